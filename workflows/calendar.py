@@ -135,9 +135,11 @@ def load_calendar(
 ) -> WorkingCalendar:
     """Build the calendar from ``calendar.yaml`` plus days given by settings."""
     data = yaml.safe_load((path or CALENDAR_FILE).read_text(encoding="utf-8")) or {}
-    extra = {_as_date(item["date"]): str(item.get("name", "Ngày nghỉ")) for item in data.get("extra_holidays", [])}
+    # ``extra_holidays:`` with only commented-out items parses as None, hence ``or []``.
+    extra_items = data.get("extra_holidays") or []
+    extra = {_as_date(item["date"]): str(item.get("name", "Ngày nghỉ")) for item in extra_items}
     extra.update({d: "Ngày nghỉ bổ sung" for d in extra_holidays})
-    swapped = {_as_date(item["date"]) for item in data.get("swapped_working_days", [])}
+    swapped = {_as_date(item["date"]) for item in data.get("swapped_working_days") or []}
     swapped.update(swapped_working_days)
     hours = data.get("office_hours") or {}
     office = OfficeHours(

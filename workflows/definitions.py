@@ -12,11 +12,12 @@ Errors name the file, the field path and the problem, so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -203,9 +204,9 @@ class FormField(Strict):
     @model_validator(mode="after")
     def _options(self) -> FormField:
         if self.type is FieldType.SELECT and not self.options:
-            raise ValueError("a select field needs options")
+            raise ValueError("options: a select field needs options")
         if self.type is not FieldType.SELECT and self.options:
-            raise ValueError("only select fields take options")
+            raise ValueError("options: only select fields take options")
         return self
 
 
@@ -328,8 +329,9 @@ class Workflow(Strict):
             for src in (*action.from_, *([] if action.stays else [action.to])):
                 if src not in keys:
                     raise ValueError(f"action '{action.key}' names unknown state '{src}'")
-            if finals & set(action.from_):
-                raise ValueError(f"action '{action.key}' leaves final state(s) {sorted(finals & set(action.from_))}")
+            leaving = sorted(finals & set(action.from_))
+            if leaving:
+                raise ValueError(f"action '{action.key}' leaves final state(s) {leaving}")
         reachable, frontier = {self.initial}, [self.initial]
         while frontier:
             here = frontier.pop()
@@ -370,7 +372,9 @@ class Definition(Strict):
     name: Text
     summary: Text | None = None
     field_area: Text = Text(vi="Giáo dục và Đào tạo", en="Education and training")
-    agencies: tuple[str, ...] = Field(min_length=1, description="agencies that receive it; the applicant picks one")
+    agencies: tuple[str, ...] = Field(
+        min_length=1, description="agencies that receive it; the applicant picks one"
+    )
     authority: Text
     applicants: Text | None = None
     legal_basis: tuple[Text, ...] = Field(min_length=1)
@@ -385,9 +389,9 @@ class Definition(Strict):
     keywords: tuple[str, ...] = ()
     workflow: Workflow
 
-    _coerce = field_validator("name", "summary", "field_area", "authority", "applicants", "result", mode="before")(
-        _text
-    )
+    _coerce = field_validator(
+        "name", "summary", "field_area", "authority", "applicants", "result", mode="before"
+    )(_text)
 
     @field_validator("legal_basis", "steps", mode="before")
     @classmethod
@@ -396,17 +400,33 @@ class Definition(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Definition:
-        for what, keys in (("documents", [d.key for d in self.documents]), ("fields", [f.key for f in self.fields])):
-            if len(set(keys)) != len(keys):
-                raise ValueError(f"duplicate keys in {what}")
+        # Messages start with the field path; _format_errors moves it into the location.
+        keyed = (("documents", [d.key for d in self.documents]), ("fields", [f.key for f in self.fields]))
+        for what, keys in keyed:
+            duplicates = sorted({k for k in keys if keys.count(k) > 1})
+            if duplicates:
+                raise ValueError(f"{what}: duplicate keys {duplicates}")
         if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError("effective_to is before effective_from")
-        if self.fee.quantity_field and self.fee.quantity_field not in {f.key for f in self.fields}:
-            raise ValueError(f"fee.quantity_field '{self.fee.quantity_field}' is not a form field")
-        if self.level is Level.TOAN_TRINH and Delivery.ONLINE not in self.delivery and Delivery.POST not in self.delivery:
-            raise ValueError("a toàn trình procedure must deliver the result online or by post")
+            raise ValueError("effective_to: is before effective_from")
+        quantity_field = self.fee.quantity_field
+        if quantity_field:
+            field = next((f for f in self.fields if f.key == quantity_field), None)
+            if field is None:
+                raise ValueError(f"fee.quantity_field: '{quantity_field}' is not a form field")
+            if field.type is not FieldType.NUMBER:
+                raise ValueError(f"fee.quantity_field: '{quantity_field}' must be a number field")
+        online_result = Delivery.ONLINE in self.delivery or Delivery.POST in self.delivery
+        if self.level is Level.TOAN_TRINH and not online_result:
+            raise ValueError("delivery: a toàn trình procedure must deliver the result online or by post")
         if self.level is Level.TOAN_TRINH and not self.fee.is_free and not self.fee.payable_online:
-            raise ValueError("a toàn trình procedure with a fee must take the fee online")
+            raise ValueError("fee.payable_online: a toàn trình procedure with a fee must take the fee online")
+        budget = sum(s.budget_days for s in self.workflow.states)
+        limit = 0 if self.time_limit.same_day else self.time_limit.working_days
+        if budget != limit:
+            raise ValueError(
+                f"workflow.budgets: the step budgets add up to {budget} working day(s) "
+                f"but the time limit is {limit} (same-day procedures budget 0)"
+            )
         return self
 
     def in_force(self, on: date) -> bool:
@@ -428,11 +448,21 @@ class DefinitionError(Exception):
         self.problems = problems
 
 
-def _format_errors(path: Path, error: ValidationError) -> list[str]:
+_PATH_IN_MESSAGE = re.compile(r"^(?:Value error, )?([a-z_][a-z0-9_.]*): (.+)$", re.DOTALL)
+
+
+def _format_errors(path: Path, error: ValidationError, prefix: str = "") -> list[str]:
+    """``<file>: <field path>: <problem>`` lines; model-level checks name their field in the message."""
     out = []
     for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        out.append(f"{path}: {loc}: {item['msg']}")
+        parts = [prefix] if prefix else []
+        parts += [str(p) for p in item["loc"]]
+        msg = item["msg"]
+        found = _PATH_IN_MESSAGE.match(msg)
+        if found:
+            parts.append(found.group(1))
+            msg = found.group(2)
+        out.append(f"{path}: {'.'.join(parts) or '(top level)'}: {msg}")
     return out
 
 
@@ -448,11 +478,17 @@ def _expand_workflow(raw: dict[str, Any], templates: dict[str, Any], path: Path)
     wf = raw.get("workflow")
     if not isinstance(wf, dict) or "template" not in wf:
         return raw
+    extra = sorted(set(wf) - {"template", "budgets"})
+    if extra:
+        raise DefinitionError([f"{path}: workflow: unknown key(s) {extra} next to 'template'"])
     name = wf["template"]
     if name not in templates:
-        raise DefinitionError([f"{path}: workflow.template: unknown template '{name}' (known: {sorted(templates)})"])
+        problem = f"workflow.template: unknown template '{name}' (known: {sorted(templates)})"
+        raise DefinitionError([f"{path}: {problem}"])
     base = yaml.safe_load(yaml.safe_dump(templates[name]))  # deep copy
     budgets = wf.get("budgets") or {}
+    if not isinstance(budgets, dict):
+        raise DefinitionError([f"{path}: workflow.budgets: expected a mapping of state key to working days"])
     known = {s["key"] for s in base["states"]}
     for key in budgets:
         if key not in known:
@@ -512,42 +548,90 @@ def load_registry(directory: Path | None = None) -> Registry:
     """Load and validate every file; raise DefinitionError listing all problems."""
     directory = directory or DEFINITIONS_DIR
     problems: list[str] = []
-    agencies: list[Agency] = []
-    agencies_file = directory / "agencies.yaml"
-    if not agencies_file.exists():
-        problems.append(f"{agencies_file}: missing")
-    else:
-        raw = _read_yaml(agencies_file) or {}
-        for i, item in enumerate(raw.get("agencies", [])):
-            try:
-                agencies.append(Agency.model_validate(item))
-            except ValidationError as exc:
-                problems += [p.replace(": ", f": agencies.{i}.", 1) for p in _format_errors(agencies_file, exc)]
+    agencies = _load_agencies(directory / "agencies.yaml", problems)
     templates: dict[str, Any] = {}
     for path in sorted((directory / "workflows").glob("*.yaml")):
-        templates[path.stem] = _read_yaml(path)
-    definitions: list[Definition] = []
+        try:
+            template = _read_yaml(path)
+        except DefinitionError as exc:
+            problems += exc.problems
+            continue
+        if not isinstance(template, dict) or not isinstance(template.get("states"), list):
+            problems.append(f"{path}: states: a workflow template needs a list of states")
+            continue
+        templates[path.stem] = template
+    loaded: list[tuple[Path, Definition]] = []
     for path in sorted(directory.glob("*.yaml")):
         if path.name == "agencies.yaml":
             continue
         try:
             raw = _read_yaml(path)
             if not isinstance(raw, dict):
-                raise DefinitionError([f"{path}: expected a mapping at the top level"])
-            definitions.append(Definition.model_validate(_expand_workflow(raw, templates, path)))
+                raise DefinitionError([f"{path}: (top level): expected a mapping"])
+            loaded.append((path, Definition.model_validate(_expand_workflow(raw, templates, path))))
         except ValidationError as exc:
             problems += _format_errors(path, exc)
         except DefinitionError as exc:
             problems += exc.problems
-    known_agencies = {a.id for a in agencies}
-    seen: dict[tuple[str, int], Path] = {}
-    for d in definitions:
-        for agency_id in d.agencies:
-            if agency_id not in known_agencies:
-                problems.append(f"{d.slug} v{d.version}: agencies: unknown agency '{agency_id}'")
-        if (d.code, d.version) in seen:
-            problems.append(f"{d.code} v{d.version}: defined twice")
-        seen[(d.code, d.version)] = directory
+    problems += _cross_check(loaded, {a.id: a for a in agencies})
     if problems:
         raise DefinitionError(problems)
-    return Registry(agencies, definitions)
+    return Registry(agencies, [d for _, d in loaded])
+
+
+def _load_agencies(path: Path, problems: list[str]) -> list[Agency]:
+    if not path.exists():
+        problems.append(f"{path}: missing")
+        return []
+    try:
+        raw = _read_yaml(path) or {}
+    except DefinitionError as exc:
+        problems += exc.problems
+        return []
+    items = raw.get("agencies") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        problems.append(f"{path}: agencies: expected a list of agencies")
+        return []
+    agencies: list[Agency] = []
+    for i, item in enumerate(items):
+        try:
+            agencies.append(Agency.model_validate(item))
+        except ValidationError as exc:
+            problems += _format_errors(path, exc, prefix=f"agencies.{i}")
+    ids = [a.id for a in agencies]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"{path}: agencies: duplicate ids {duplicates}")
+    return agencies
+
+
+def _cross_check(loaded: list[tuple[Path, Definition]], agencies: dict[str, Agency]) -> list[str]:
+    """Checks that need more than one file: agencies, file names, duplicate versions and slugs."""
+    problems: list[str] = []
+    seen: dict[tuple[str, int], Path] = {}
+    slug_codes: dict[str, str] = {}
+    for path, d in loaded:
+        expected = f"{d.slug}.v{d.version}.yaml"
+        if path.name != expected:
+            problems.append(f"{path}: slug: file name should be '{expected}' (<slug>.v<version>.yaml)")
+        for i, agency_id in enumerate(d.agencies):
+            agency = agencies.get(agency_id)
+            if agency is None:
+                problems.append(f"{path}: agencies.{i}: unknown agency '{agency_id}'")
+            elif not _overlaps(agency, d):
+                problems.append(
+                    f"{path}: agencies.{i}: agency '{agency_id}' is not in force at any time while this "
+                    f"version is ({d.effective_from} – {d.effective_to or '…'})"
+                )
+        other = seen.setdefault((d.code, d.version), path)
+        if other != path:
+            problems.append(f"{path}: version: {d.code} v{d.version} is also defined in {other}")
+        if slug_codes.setdefault(d.slug, d.code) != d.code:
+            problems.append(f"{path}: slug: '{d.slug}' is already used by procedure {slug_codes[d.slug]}")
+    return problems
+
+
+def _overlaps(agency: Agency, d: Definition) -> bool:
+    starts_in_time = d.effective_to is None or agency.effective_from <= d.effective_to
+    ends_in_time = agency.effective_to is None or agency.effective_to >= d.effective_from
+    return starts_in_time and ends_in_time

@@ -71,9 +71,10 @@ def cccd_birth_year(value: str) -> int:
 def phone(value: str) -> str:
     """Normalise a Vietnamese phone number to 10 digits starting with 0."""
     raw = re.sub(r"[\s.()-]", "", value or "")
+    # "+84 28 3891 5039" (landline, 12 digits without the +) and "(+84) 0912..." are common too.
     if raw.startswith("+84"):
-        raw = "0" + raw[3:]
-    elif raw.startswith("84") and len(raw) == 11:
+        raw = "0" + raw[3:].lstrip("0")
+    elif raw.startswith("84") and (len(raw) == 11 or (len(raw) == 12 and raw[2] == "2")):
         raw = "0" + raw[2:]
     if not raw.isdigit():
         raise InvalidValue("Số điện thoại chỉ được gồm chữ số, ví dụ 0912345678.")
