@@ -94,8 +94,13 @@ _EXACT_ROLES = {"co": "credit", "no": "debit"}
 _DELIMITERS = (";", ",", "\t")
 
 
+def _tokens(text: str) -> list[str]:
+    """Upper-case ASCII words; any punctuation separates words ('Ngày/Date' -> NGAY, DATE)."""
+    return re.findall(r"[A-Z0-9]+", to_ascii(re.sub(r"[\W_]+", " ", text)).upper())
+
+
 def _norm_header(cell: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", to_ascii(cell).lower()))
+    return " ".join(_tokens(cell)).lower()
 
 
 def _role_of(cell: str) -> str | None:
@@ -223,13 +228,13 @@ def parse_bank_statement_csv(text: str) -> list[StatementLine]:
 
 
 def _compact(reference: str) -> str:
-    return "".join(re.findall(r"[A-Z0-9]+", to_ascii(reference).upper()))
+    return "".join(_tokens(reference))
 
 
 def _mentions(memo: str, compact_ref: str) -> bool:
     """The reference appears as whole tokens, ignoring separators banks add or drop
     ('DH-12345' matches 'dh 12345' and 'DH12345', but 'DH1234' does not match 'DH12345')."""
-    tokens = re.findall(r"[A-Z0-9]+", to_ascii(memo).upper())
+    tokens = _tokens(memo)
     boundaries = {0}
     position = 0
     for token in tokens:
