@@ -1,0 +1,3 @@
+"""Import every module that defines tables, so Alembic sees the whole schema."""
+
+from portal import models  # noqa: F401

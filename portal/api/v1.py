@@ -1,0 +1,387 @@
+"""JSON API v1: the catalogue, drafts, submission and tracking.
+
+Used by the assistant's actions (with a service token) and by any client.
+Errors are ``{"error": {"code", "message", "fields"}}`` with Vietnamese messages.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from portal import i18n
+from portal.applications.service import ApplicationService
+from portal.catalogue import Catalogue
+from portal.deps import Applications, CatalogueDep, SettingsDep, client_ip
+from portal.errors import CaseNotFound, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
+from portal.ratelimit import RateLimiter
+from portal.web import security
+from workflows.calendar import now as vn_now
+from workflows.definitions import DELIVERY_LABELS, DOCUMENT_KIND_LABELS, LEVEL_LABELS, Definition
+from workflows.validators import InvalidValue
+from workflows.validators import phone as normalise_phone
+
+router = APIRouter(prefix="/api/v1", tags=["api v1"])
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] = {}
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+}
+
+
+class AgencyOut(BaseModel):
+    id: str
+    name: str
+    address: str
+    phone: str
+    email: str
+    hotline: str | None = None
+    office_hours: str
+
+
+class ProcedureSummary(BaseModel):
+    code: str
+    version: int
+    slug: str
+    name: str
+    name_en: str | None
+    level: str
+    level_label: str
+    agency: AgencyOut
+    time_limit_text: str
+    fee_text: str
+    url: str
+
+
+class ProcedureList(BaseModel):
+    items: list[ProcedureSummary]
+    total: int
+
+
+class DocumentOut(BaseModel):
+    key: str
+    name: str
+    kind: str
+    kind_label: str
+    quantity: int
+    required: bool
+    file_types: list[str]
+    max_size_mb: float
+
+
+class OptionOut(BaseModel):
+    value: str
+    label: str
+
+
+class FieldOut(BaseModel):
+    key: str
+    type: str
+    label: str
+    required: bool
+    help: str | None
+    options: list[OptionOut]
+
+
+class FeeOut(BaseModel):
+    amount: int
+    text: str
+    payable_online: bool
+
+
+class TimeLimitOut(BaseModel):
+    working_days: int | None
+    same_day: bool
+    text: str
+
+
+class ResultOut(BaseModel):
+    name: str
+    delivery: list[str]
+    delivery_text: str
+
+
+class ProcedureDetail(ProcedureSummary):
+    effective_from: date
+    summary: str | None
+    online: bool
+    online_payment: bool
+    agencies: list[AgencyOut]
+    authority: str
+    applicants: str | None
+    legal_basis: list[str]
+    fee: FeeOut
+    time_limit: TimeLimitOut
+    result: ResultOut
+    documents: list[DocumentOut]
+    fields: list[FieldOut]
+    steps: list[str]
+    apply_url: str
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or i18n.current_lang.get()
+    return lang if lang in i18n.LANGUAGES else "vi"
+
+
+def fee_text(d: Definition, lang: str = "vi") -> str:
+    fee = d.fee
+    if fee.is_free:
+        return "Không thu phí, lệ phí" if lang == "vi" else "Free of charge"
+    unit = {"dossier": "hồ sơ", "page": "trang", "copy": "bản"}[fee.unit]
+    text = f"{i18n.money(fee.amount)}/{unit}"
+    if fee.max_amount:
+        text += f", tối đa {i18n.money(fee.max_amount)}"
+    if fee.note:
+        text += f" ({fee.note.get(lang)})"
+    return text
+
+
+def time_limit_text(d: Definition, lang: str = "vi") -> str:
+    tl = d.time_limit
+    if tl.same_day:
+        text = ("Trong ngày (nhận sau 15:00 thì trả vào ngày làm việc tiếp theo)" if lang == "vi"
+                else "Same day (after 15:00: next working day)")
+    else:
+        text = f"{tl.working_days} ngày làm việc" if lang == "vi" else f"{tl.working_days} working days"
+    if tl.note:
+        text += f". {tl.note.get(lang)}"
+    return text
+
+
+def _agency(catalogue: Catalogue, agency_id: str, request: Request, lang: str) -> AgencyOut:
+    a = catalogue.registry.agency(agency_id)
+    hours = request.app.state.calendar.office_hours.text()
+    return AgencyOut(id=a.id, name=a.name.get(lang), address=a.address, phone=a.phone, email=a.email,
+                     hotline=a.hotline, office_hours=hours)
+
+
+def _base(request: Request) -> str:
+    return str(request.app.state.settings.base_url).rstrip("/")
+
+
+def summary(d: Definition, catalogue: Catalogue, request: Request, lang: str) -> ProcedureSummary:
+    return ProcedureSummary(
+        code=d.code, version=d.version, slug=d.slug, name=d.name.get(lang), name_en=d.name.en,
+        level=d.level.value, level_label=LEVEL_LABELS[d.level].get(lang),
+        agency=_agency(catalogue, d.agencies[0], request, lang),
+        time_limit_text=time_limit_text(d, lang), fee_text=fee_text(d, lang),
+        url=f"{_base(request)}/thu-tuc/{d.slug}",
+    )
+
+
+@router.get("/procedures", response_model=ProcedureList, summary="Search the catalogue (ignores diacritics)")
+def list_procedures(request: Request, catalogue: CatalogueDep,
+                    q: str = Query("", max_length=200), limit: int = Query(50, ge=1, le=100)) -> ProcedureList:
+    lang = _lang(request)
+    hits = catalogue.search(q, vn_now().date(), limit=limit)
+    return ProcedureList(items=[summary(h.definition, catalogue, request, lang) for h in hits], total=len(hits))
+
+
+@router.get("/procedures/{code}", response_model=ProcedureDetail, responses=ERRORS,
+            summary="One procedure as in force today")
+def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> ProcedureDetail:
+    lang = _lang(request)
+    d = catalogue.get(code, vn_now().date())
+    if d is None:
+        raise ProcedureNotFound()
+    base = summary(d, catalogue, request, lang)
+    return ProcedureDetail(
+        **base.model_dump(),
+        effective_from=d.effective_from,
+        summary=d.summary.get(lang) if d.summary else None,
+        online=True,
+        online_payment=d.online_payment,
+        agencies=[_agency(catalogue, a, request, lang) for a in d.agencies],
+        authority=d.authority.get(lang),
+        applicants=d.applicants.get(lang) if d.applicants else None,
+        legal_basis=[t.get(lang) for t in d.legal_basis],
+        fee=FeeOut(amount=d.fee.amount, text=fee_text(d, lang), payable_online=d.fee.payable_online),
+        time_limit=TimeLimitOut(working_days=d.time_limit.working_days, same_day=d.time_limit.same_day,
+                                text=time_limit_text(d, lang)),
+        result=ResultOut(name=d.result.get(lang), delivery=[x.value for x in d.delivery],
+                         delivery_text="; ".join(DELIVERY_LABELS[x].get(lang) for x in d.delivery)),
+        documents=[DocumentOut(key=doc.key, name=doc.name.get(lang), kind=doc.kind.value,
+                               kind_label=DOCUMENT_KIND_LABELS[doc.kind].get(lang), quantity=doc.quantity,
+                               required=doc.required, file_types=list(doc.file_types), max_size_mb=doc.max_size_mb)
+                   for doc in d.documents],
+        fields=[FieldOut(key=f.key, type=f.type.value, label=f.label.get(lang), required=f.required,
+                         help=f.help.get(lang) if f.help else None,
+                         options=[OptionOut(value=o.value, label=o.label.get(lang)) for o in f.options])
+                for f in d.fields],
+        steps=[s.get(lang) for s in d.steps],
+        apply_url=f"{_base(request)}/thu-tuc/{d.slug}/nop-ho-so",
+    )
+
+
+@router.get("/agencies", summary="Receiving agencies in force today, with contacts and office hours")
+def list_agencies(request: Request, catalogue: CatalogueDep) -> dict[str, list[AgencyOut]]:
+    lang = _lang(request)
+    today = vn_now().date()
+    return {"items": [_agency(catalogue, a.id, request, lang) for a in catalogue.registry.agencies.values()
+                      if a.in_force(today)]}
+
+
+class ApplicantIn(BaseModel):
+    full_name: str = ""
+    phone: str = ""
+    email: str = ""
+    cccd: str = ""
+    address: str = ""
+
+
+class ApplicationIn(BaseModel):
+    procedure_code: str = Field(max_length=40)
+    agency_id: str | None = None
+    applicant: ApplicantIn = ApplicantIn()
+    fields: dict[str, str] = {}
+
+
+class ApplicationCreated(BaseModel):
+    id: str
+    status: str
+    procedure_code: str
+    resume_url: str
+    missing: dict[str, str]
+
+
+def _is_service(request: Request) -> bool:
+    token = request.app.state.settings.service_token
+    auth = request.headers.get("Authorization", "")
+    return bool(token) and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token)
+
+
+@router.post("/applications", status_code=201, response_model=ApplicationCreated, responses=ERRORS,
+             summary="Create a draft; returns its id and the link to finish it in the portal")
+def create_application(body: ApplicationIn, request: Request, service: Applications, catalogue: CatalogueDep,
+                       settings: SettingsDep,
+                       idempotency_key: str | None = Header(None, max_length=100)) -> ApplicationCreated:
+    if not _is_service(request):
+        limiter = RateLimiter(service.repo.session)
+        if limiter.hit(f"api-draft:{client_ip(request)}", window_seconds=600) > 60:
+            raise RateLimited()
+    d = catalogue.get(body.procedure_code, vn_now().date())
+    if d is None:
+        raise ProcedureNotFound()
+    if idempotency_key:
+        existing = service.repo.by_idempotency_key(idempotency_key)
+        if existing is not None:
+            if existing.procedure_code != d.code:
+                raise ValidationFailed("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")
+            return _created(existing, service, request)
+    app, _ = service.create_draft(d, citizen_id=security.current_citizen_id(request),
+                                  idempotency_key=idempotency_key)
+    checked = service.save_draft(app, body.applicant.model_dump(), body.fields, body.agency_id, complete=False)
+    if checked.errors:
+        raise ValidationFailed(fields={_api_field(k): v for k, v in checked.errors.items()})
+    return _created(app, service, request)
+
+
+def _created(app: Any, service: ApplicationService, request: Request) -> ApplicationCreated:
+    return ApplicationCreated(id=app.id, status=app.status, procedure_code=app.procedure_code,
+                              resume_url=f"{_base(request)}/ho-so/{app.id}/sua?t={service.access_token(app.id)}",
+                              missing={_api_field(k): v for k, v in service.missing(app).items()})
+
+
+class SubmitResult(BaseModel):
+    id: str
+    case_code: str
+    status: str
+    status_label: str
+    submitted_at: datetime
+    due_date: date
+    due_date_text: str
+    receipt_url: str
+
+
+@router.post("/applications/{application_id}/submit", response_model=SubmitResult, responses=ERRORS,
+             summary="Submit a complete draft: case code, appointment date, receipt")
+def submit_application(application_id: str, request: Request, service: Applications) -> SubmitResult:
+    app = service.repo.get(application_id)
+    token = request.headers.get("X-Draft-Token") or request.query_params.get("t")
+    if app is None or not (_is_service(request) or service.may_access(
+            app, citizen_id=security.current_citizen_id(request), token=token)):
+        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền với hồ sơ này.")
+    if app.is_draft:
+        try:
+            service.submit(app)
+        except ValidationFailed as exc:
+            raise ValidationFailed("Hồ sơ còn thiếu thông tin hoặc giấy tờ.",
+                                   fields={_api_field(k): v for k, v in exc.fields.items()}) from exc
+    assert app.case_code and app.submitted_at and app.due_date
+    return SubmitResult(id=app.id, case_code=app.case_code, status=app.status,
+                        status_label=service.status_label(app, _lang(request)), submitted_at=app.submitted_at,
+                        due_date=app.due_date, due_date_text=i18n.fmt_date(app.due_date),
+                        receipt_url=f"{_base(request)}/ho-so/{app.id}/bien-nhan")
+
+
+class ProcedureRef(BaseModel):
+    code: str
+    name: str
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    label: str
+    comment: str | None
+
+
+class CaseStatus(BaseModel):
+    case_code: str
+    procedure: ProcedureRef
+    status: str
+    status_label: str
+    submitted_at: datetime | None
+    due_date: date | None
+    due_date_text: str
+    timeline: list[TimelineOut]
+
+
+@router.get("/applications/{case_code}", response_model=CaseStatus, responses=ERRORS,
+            summary="Case status and timeline by case code + the applicant's phone")
+def track_application(case_code: str, request: Request, service: Applications, settings: SettingsDep,
+                      phone: str = Query(..., max_length=20)) -> CaseStatus:
+    if not _is_service(request):
+        limiter = RateLimiter(service.repo.session)
+        if limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds) > \
+                settings.tracking_max_lookups:
+            raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
+    try:
+        normalised = normalise_phone(phone)
+    except InvalidValue as exc:
+        raise CaseNotFound() from exc
+    app = service.track(case_code, normalised)
+    if app is None:
+        raise CaseNotFound()
+    lang = _lang(request)
+    d = service.definition_of(app)
+    return CaseStatus(
+        case_code=app.case_code or "", procedure=ProcedureRef(code=d.code, name=d.name.get(lang)),
+        status=app.status, status_label=service.status_label(app, lang), submitted_at=app.submitted_at,
+        due_date=app.due_date, due_date_text=i18n.fmt_date(app.due_date),
+        timeline=[TimelineOut(at=e.at, label=e.label, comment=e.comment) for e in service.timeline(app, lang)],
+    )
+
+
+def _api_field(key: str) -> str:
+    if key.startswith("applicant_"):
+        return "applicant." + key.removeprefix("applicant_")
+    if key.startswith("f_"):
+        return "fields." + key[2:]
+    if key.startswith("doc_"):
+        return "documents." + key[4:]
+    return key

@@ -1,0 +1,261 @@
+"""Rules for drafts, attachments, submission and tracking. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.applications import forms
+from portal.applications.repository import ApplicationRepository
+from portal.applications.storage import CONTENT_TYPES, FileStore, extension, sniff_ok
+from portal.catalogue import Catalogue
+from portal.db import utcnow
+from portal.errors import Conflict, ValidationFailed
+from portal.models import Application, Attachment, CaseEvent, new_id
+from workflows.calendar import VN_TZ, WorkingCalendar
+from workflows.definitions import Definition, Document
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Upload:
+    document_key: str
+    filename: str
+    content: bytes
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    label: str
+    comment: str | None
+
+
+class ApplicationService:
+    def __init__(self, repo: ApplicationRepository, catalogue: Catalogue, calendar: WorkingCalendar,
+                 files: FileStore, secret: str) -> None:
+        self.secret = secret.encode()
+        self.repo = repo
+        self.catalogue = catalogue
+        self.calendar = calendar
+        self.files = files
+
+    # -- definitions ---------------------------------------------------------
+
+    def definition_of(self, app: Application) -> Definition:
+        return self.catalogue.registry.get(app.procedure_code, app.definition_version)
+
+    # -- drafts ----------------------------------------------------------------
+
+    def create_draft(self, definition: Definition, *, citizen_id: int | None,
+                     idempotency_key: str | None = None) -> tuple[Application, str]:
+        """A new empty draft and the secret token that lets its creator resume it."""
+        app = Application(
+            id=new_id(),
+            procedure_code=definition.code,
+            definition_version=definition.version,
+            agency_id=definition.agencies[0] if len(definition.agencies) == 1 else None,
+            status="draft",
+            citizen_id=citizen_id,
+            access_token_hash=None,
+            idempotency_key=idempotency_key,
+            data={},
+        )
+        token = self.access_token(app.id)
+        app.access_token_hash = hash_token(token)
+        self.repo.add(app)
+        self.repo.add_event(CaseEvent(application_id=app.id, kind="draft_created", actor_kind="citizen",
+                                      actor_id=str(citizen_id) if citizen_id else None, public=False))
+        return app, token
+
+    def access_token(self, application_id: str) -> str:
+        """The secret in a draft's resume link: derived, so an idempotent replay can return it again."""
+        digest = hmac.new(self.secret, f"draft:{application_id}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+    def may_access(self, app: Application, *, citizen_id: int | None, token: str | None) -> bool:
+        if citizen_id is not None and app.citizen_id == citizen_id:
+            return True
+        if token and app.access_token_hash:
+            return hmac.compare_digest(app.access_token_hash, hash_token(token))
+        return False
+
+    def save_draft(self, app: Application, applicant: dict[str, str], fields: dict[str, str],
+                   agency_id: str | None, *, complete: bool) -> forms.Validated:
+        """Store everything typed (even invalid values, so nothing is lost) and return the checks."""
+        self._require_draft(app)
+        definition = self.definition_of(app)
+        checked = forms.validate(definition, applicant, fields, agency_id, draft=not complete)
+        app.applicant_name = checked.applicant.get("full_name", "")[:100]
+        app.applicant_cccd = checked.applicant.get("cccd", "")[:12]
+        app.applicant_phone = checked.applicant.get("phone", "")[:15]
+        app.applicant_email = checked.applicant.get("email", "")[:254]
+        app.applicant_address = checked.applicant.get("address", "")[:300]
+        app.data = {"fields": _jsonable(checked.fields), "raw_agency": agency_id or ""}
+        app.agency_id = checked.agency_id
+        return checked
+
+    def attach(self, app: Application, upload: Upload) -> tuple[Attachment | None, str | None]:
+        """Store one uploaded file for a document, or explain in Vietnamese why not."""
+        self._require_draft_or_supplement(app)
+        definition = self.definition_of(app)
+        doc = _document(definition, upload.document_key)
+        if doc is None:
+            return None, "Giấy tờ này không thuộc thành phần hồ sơ của thủ tục."
+        ext = extension(upload.filename)
+        allowed = ", ".join(t.upper() for t in doc.file_types)
+        if ext not in doc.file_types:
+            return None, f"Tệp «{upload.filename}» không đúng định dạng; chỉ nhận {allowed}."
+        if len(upload.content) == 0:
+            return None, f"Tệp «{upload.filename}» rỗng; vui lòng chọn lại tệp."
+        if len(upload.content) > doc.max_bytes:
+            size_mb = len(upload.content) / 1024 / 1024
+            return None, (f"Tệp «{upload.filename}» có dung lượng {size_mb:.1f} MB, vượt quá giới hạn "
+                          f"{doc.max_size_mb:g} MB.")
+        if not sniff_ok(ext, upload.content[:16]):
+            return None, f"Nội dung tệp «{upload.filename}» không phải là tệp {ext.upper()} hợp lệ."
+        existing = [a for a in self.repo.attachments(app.id) if a.document_key == doc.key]
+        if len(existing) >= doc.max_files:
+            return None, f"Mỗi giấy tờ được đính kèm tối đa {doc.max_files} tệp."
+        stored = self.files.save(upload.content, ext)
+        attachment = self.repo.add_attachment(Attachment(
+            application_id=app.id, document_key=doc.key, filename=_safe_name(upload.filename),
+            content_type=CONTENT_TYPES[ext], size=stored.size, sha256=stored.sha256, storage_key=stored.key,
+            uploaded_by="citizen",
+        ))
+        return attachment, None
+
+    def remove_attachment(self, app: Application, attachment_id: str) -> bool:
+        self._require_draft_or_supplement(app)
+        attachment = self.repo.attachment(app.id, attachment_id)
+        if attachment is None:
+            return False
+        attachment.removed_at = utcnow()
+        return True
+
+    def missing(self, app: Application) -> dict[str, str]:
+        """Everything still needed before submission: field errors and missing documents."""
+        definition = self.definition_of(app)
+        applicant = {
+            "full_name": app.applicant_name, "cccd": app.applicant_cccd, "phone": app.applicant_phone,
+            "email": app.applicant_email, "address": app.applicant_address,
+        }
+        fields = {k: "" if v is None else str(v) for k, v in (app.data or {}).get("fields", {}).items()}
+        checked = forms.validate(definition, applicant, fields, app.agency_id, draft=False)
+        errors = dict(checked.errors)
+        have = {a.document_key for a in self.repo.attachments(app.id)}
+        for doc in definition.documents:
+            if doc.required and doc.key not in have:
+                errors[f"doc_{doc.key}"] = f"Vui lòng đính kèm: {doc.name.vi}."
+        return errors
+
+    # -- submission ---------------------------------------------------------------
+
+    def submit(self, app: Application, *, now: datetime | None = None) -> Application:
+        """Turn a complete draft into a case: case code, appointment date, history."""
+        if not app.is_draft:
+            raise Conflict("Hồ sơ này đã được nộp trước đó.")
+        errors = self.missing(app)
+        if errors:
+            raise ValidationFailed(fields=errors)
+        definition = self.definition_of(app)
+        now = now or utcnow()
+        local_day = now.astimezone(VN_TZ).date()
+        assert app.agency_id is not None
+        number = self.repo.next_case_number(app.agency_id, local_day)
+        app.case_code = f"{app.agency_id}-{local_day:%y%m%d}-{number:04d}"
+        app.status = definition.workflow.initial
+        app.submitted_at = now
+        app.due_date = self.calendar.due_date(
+            now, working_days=definition.time_limit.working_days, same_day=definition.time_limit.same_day
+        )
+        quantity = 1
+        if definition.fee.quantity_field:
+            quantity = int((app.data or {}).get("fields", {}).get(definition.fee.quantity_field) or 1)
+        app.fee_amount = definition.fee.total(quantity)
+        self.repo.add_event(CaseEvent(
+            application_id=app.id, kind="submitted", at=now, actor_kind="citizen",
+            actor_id=str(app.citizen_id) if app.citizen_id else None, actor_name=app.applicant_name,
+            from_state="draft", to_state=app.status,
+            details={"case_code": app.case_code, "due_date": app.due_date.isoformat()},
+        ))
+        try:
+            self.repo.session.flush()
+        except StaleDataError as exc:
+            raise Conflict("Hồ sơ này vừa được nộp trong một phiên khác.") from exc
+        return app
+
+    # -- tracking -----------------------------------------------------------------------
+
+    def track(self, case_code: str, phone: str) -> Application | None:
+        """A case by code + the applicant's phone; None when either does not match."""
+        app = self.repo.by_case_code(case_code.strip().upper())
+        if app is None or not app.applicant_phone:
+            return None
+        if not hmac.compare_digest(app.applicant_phone, phone):
+            return None
+        return app
+
+    def timeline(self, app: Application, lang: str = "vi") -> list[TimelineEntry]:
+        definition = self.definition_of(app)
+        entries = []
+        for event in self.repo.events(app.id):
+            if not event.public:
+                continue
+            entries.append(TimelineEntry(event.at, _event_label(event, definition, lang), event.comment))
+        return entries
+
+    def status_label(self, app: Application, lang: str = "vi") -> str:
+        if app.is_draft:
+            return "Bản nháp (chưa nộp)" if lang == "vi" else "Draft (not submitted)"
+        try:
+            return self.definition_of(app).workflow.state(app.status).public_label(lang)
+        except KeyError:
+            return app.status
+
+    def _require_draft(self, app: Application) -> None:
+        if not app.is_draft:
+            raise Conflict("Hồ sơ đã nộp không thể sửa; bạn có thể theo dõi tiến độ ở trang tra cứu.")
+
+    def _require_draft_or_supplement(self, app: Application) -> None:
+        if not (app.is_draft or app.status == "cho_bo_sung"):
+            raise Conflict("Hồ sơ đã nộp không thể thay đổi giấy tờ.")
+
+
+def _document(definition: Definition, key: str) -> Document | None:
+    return next((d for d in definition.documents if d.key == key), None)
+
+
+def _safe_name(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:200] or "tep"
+
+
+def _jsonable(values: dict[str, object]) -> dict[str, object]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+
+
+def _event_label(event: CaseEvent, definition: Definition, lang: str) -> str:
+    vi = lang != "en"
+    if event.kind == "submitted":
+        due = date.fromisoformat(event.details["due_date"]) if event.details.get("due_date") else None
+        when = f"{due:%d/%m/%Y}" if due else ""
+        return (f"Hồ sơ được nộp trực tuyến, cấp mã {event.details.get('case_code')}; hẹn trả kết quả ngày {when}."
+                if vi else f"Submitted online as {event.details.get('case_code')}; result due on {when}.")
+    label = event.details.get("label_en" if not vi else "label") if event.details else None
+    if label:
+        return str(label)
+    if event.to_state:
+        try:
+            return definition.workflow.state(event.to_state).public_label(lang)
+        except KeyError:
+            pass
+    return event.kind

@@ -1,0 +1,12 @@
+"""Registration point for other domains' routers and startup work.
+
+A domain module appends a ``hook(app: FastAPI) -> None`` to HOOKS in
+``portal/extensions.py``'s import list below; create_app calls every hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+HOOKS: list[Callable[[Any], None]] = []

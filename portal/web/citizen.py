@@ -1,0 +1,412 @@
+"""Citizen pages: catalogue, procedure, application form, review, receipt, tracking, accounts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData, UploadFile
+
+from portal import i18n
+from portal.applications import forms
+from portal.applications.documents import receipt_pdf
+from portal.applications.service import ApplicationService, Upload
+from portal.deps import Accounts, Applications, CatalogueDep, SettingsDep, client_ip
+from portal.errors import Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
+from portal.models import Application
+from portal.ratelimit import RateLimiter
+from portal.web import security
+from portal.web.render import flash, is_htmx, redirect, render
+from workflows.calendar import now as vn_now
+from workflows.definitions import Definition
+from workflows.validators import InvalidValue
+from workflows.validators import phone as normalise_phone
+
+router = APIRouter(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+
+
+def _today() -> date:
+    return vn_now().date()
+
+
+# -- home, language, catalogue -------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, catalogue: CatalogueDep) -> Response:
+    procedures = catalogue.procedures(_today())
+    return render(request, "citizen/home.html", {"procedures": procedures[:6], "count": len(procedures)})
+
+
+@router.get("/ngon-ngu/{lang}")
+def set_language(request: Request, lang: str, next: str = "/") -> Response:
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = redirect(request, target)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+@router.get("/thu-tuc")
+def catalogue_page(request: Request, catalogue: CatalogueDep, q: str = "") -> Response:
+    q = q.strip()[:200]
+    hits = catalogue.search(q, _today())
+    ctx = {"q": q, "results": [h.definition for h in hits], "total": len(catalogue.procedures(_today()))}
+    if is_htmx(request) and request.headers.get("HX-Target") == "results":
+        return render(request, "citizen/catalogue.html", ctx, block="results")
+    return render(request, "citizen/catalogue.html", ctx)
+
+
+def _procedure(catalogue: Any, slug: str) -> Definition:
+    definition = catalogue.get(slug, _today())
+    if definition is None:
+        raise ProcedureNotFound()
+    return definition  # type: ignore[no-any-return]
+
+
+@router.get("/thu-tuc/{slug}")
+def procedure_page(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
+    definition = _procedure(catalogue, slug)
+    agencies = [catalogue.agency(a) for a in definition.agencies]
+    return render(request, "citizen/procedure.html", {"d": definition, "agencies": agencies})
+
+
+# -- application form ------------------------------------------------------------------------------
+
+
+def _form_values(form: FormData) -> tuple[dict[str, str], dict[str, str], str | None]:
+    applicant = {f.key: str(form.get(f"applicant_{f.key}") or "") for f in forms.APPLICANT_FIELDS}
+    fields = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("f_") and isinstance(v, str)}
+    agency = form.get("agency_id")
+    return applicant, fields, (str(agency) if agency else None)
+
+
+async def _uploads(form: FormData) -> list[Upload]:
+    uploads = []
+    for key, value in form.multi_items():
+        if key.startswith("doc_") and isinstance(value, UploadFile) and value.filename:
+            uploads.append(Upload(key[4:], value.filename, await value.read()))
+    return uploads
+
+
+def _form_context(app: Application | None, definition: Definition, service: ApplicationService,
+                  catalogue: Any, *, errors: dict[str, str] | None = None, token: str | None = None,
+                  values: dict[str, Any] | None = None) -> dict[str, Any]:
+    if values is None:
+        values = {}
+        if app is not None:
+            values = {f"applicant_{k}": v for k, v in {
+                "full_name": app.applicant_name, "cccd": app.applicant_cccd, "phone": app.applicant_phone,
+                "email": app.applicant_email, "address": app.applicant_address}.items()}
+            values.update({f"f_{k}": ("" if v is None else v) for k, v in (app.data or {}).get("fields", {}).items()})
+            values["agency_id"] = app.agency_id or (app.data or {}).get("raw_agency", "")
+    attachments: dict[str, list[Any]] = {}
+    if app is not None:
+        for a in service.repo.attachments(app.id):
+            attachments.setdefault(a.document_key, []).append(a)
+    return {
+        "d": definition,
+        "app": app,
+        "token": token,
+        "values": values,
+        "errors": errors or {},
+        "attachments": attachments,
+        "applicant_fields": forms.APPLICANT_FIELDS,
+        "agencies": [catalogue.agency(a) for a in definition.agencies],
+    }
+
+
+def _prefill_from_account(request: Request, accounts: Any) -> dict[str, Any]:
+    cid = security.current_citizen_id(request)
+    citizen = accounts.get(cid) if cid is not None else None
+    if citizen is None:
+        return {}
+    return {"applicant_full_name": citizen.full_name, "applicant_phone": citizen.phone,
+            "applicant_email": citizen.email or "", "applicant_cccd": citizen.cccd or ""}
+
+
+@router.get("/thu-tuc/{slug}/nop-ho-so")
+def new_application(request: Request, slug: str, catalogue: CatalogueDep, service: Applications,
+                    accounts: Accounts) -> Response:
+    definition = _procedure(catalogue, slug)
+    ctx = _form_context(None, definition, service, catalogue, values=_prefill_from_account(request, accounts))
+    return render(request, "citizen/apply.html", ctx)
+
+
+@router.post("/thu-tuc/{slug}/nop-ho-so")
+async def create_application(request: Request, slug: str, catalogue: CatalogueDep, service: Applications) -> Response:
+    definition = _procedure(catalogue, slug)
+    app, token = service.create_draft(definition, citizen_id=security.current_citizen_id(request))
+    security.remember_draft(request, app.id, token)
+    return await _save_and_continue(request, app, token, definition, service, catalogue)
+
+
+def _load_draft(request: Request, application_id: str, service: ApplicationService) -> tuple[Application, str | None]:
+    app = service.repo.get(application_id)
+    token = security.draft_token(request, application_id)
+    if app is None or not service.may_access(app, citizen_id=security.current_citizen_id(request), token=token):
+        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
+    return app, token
+
+
+@router.get("/ho-so/{application_id}/sua")
+def edit_application(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    app, token = _load_draft(request, application_id, service)
+    if not app.is_draft:
+        return redirect(request, f"/ho-so/{app.id}/bien-nhan")
+    if token:
+        security.remember_draft(request, app.id, token)
+    definition = service.definition_of(app)
+    return render(request, "citizen/apply.html", _form_context(app, definition, service, catalogue, token=token))
+
+
+@router.post("/ho-so/{application_id}/sua")
+async def update_application(request: Request, application_id: str, service: Applications,
+                             catalogue: CatalogueDep) -> Response:
+    app, token = _load_draft(request, application_id, service)
+    if not app.is_draft:
+        return redirect(request, f"/ho-so/{app.id}/bien-nhan")
+    return await _save_and_continue(request, app, token, service.definition_of(app), service, catalogue)
+
+
+async def _save_and_continue(request: Request, app: Application, token: str | None, definition: Definition,
+                             service: ApplicationService, catalogue: Any) -> Response:
+    form = await request.form()
+    intent = str(form.get("intent") or "save")
+    applicant, fields, agency = _form_values(form)
+    errors: dict[str, str] = {}
+    for upload in await _uploads(form):
+        _, error = service.attach(app, upload)
+        if error:
+            errors[f"doc_{upload.document_key}"] = error
+    if intent.startswith("remove:"):
+        service.remove_attachment(app, intent.split(":", 1)[1])
+    complete = intent == "review"
+    checked = service.save_draft(app, applicant, fields, agency, complete=complete)
+    errors = {**checked.errors, **errors}
+    if complete and not errors:
+        errors.update({k: v for k, v in service.missing(app).items() if k.startswith("doc_")})
+    link = _resume_link(request, app, token)
+    if errors:
+        ctx = _form_context(app, definition, service, catalogue, errors=errors, token=token,
+                            values={**{f"applicant_{k}": v for k, v in applicant.items()},
+                                    **{f"f_{k}": v for k, v in fields.items()}, "agency_id": agency or ""})
+        ctx["resume_link"] = link
+        return render(request, "citizen/apply.html", ctx, status=422)
+    if complete:
+        return redirect(request, f"/ho-so/{app.id}/xem-lai" + (f"?t={token}" if token else ""))
+    if intent == "save":
+        flash(request, i18n.gettext("Đã lưu bản nháp. Bạn có thể quay lại hoàn thiện bất cứ lúc nào."))
+    return redirect(request, f"/ho-so/{app.id}/sua" + (f"?t={token}" if token else ""))
+
+
+def _resume_link(request: Request, app: Application, token: str | None) -> str:
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    return f"{base}/ho-so/{app.id}/sua" + (f"?t={token}" if token else "")
+
+
+@router.post("/thu-tuc/{slug}/kiem-tra")
+async def check_field(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
+    """HTMX inline validation of the one field that changed."""
+    definition = _procedure(catalogue, slug)
+    form = await request.form()
+    name = request.headers.get("HX-Trigger-Name") or str(form.get("field") or "")
+    raw = str(form.get(name) or "")
+    error: str | None = None
+    spec: Any = None
+    if name.startswith("applicant_"):
+        key = name.removeprefix("applicant_")
+        spec = next((f for f in forms.APPLICANT_FIELDS if f.key == key), None)
+        if spec is not None:
+            _, error = forms.validate_applicant_field(key, raw)
+    elif name.startswith("f_"):
+        spec = next((f for f in definition.fields if f.key == name[2:]), None)
+        if spec is not None:
+            _, error = forms.validate_procedure_field(spec, raw)
+    if spec is None:
+        raise NotFound()
+    return render(request, "citizen/_field_check.html",
+                  {"spec": spec, "name": name, "value": raw, "error": error, "d": definition, "checked": True})
+
+
+# -- review, submit, receipt ------------------------------------------------------------------------
+
+
+@router.get("/ho-so/{application_id}/xem-lai")
+def review(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    app, token = _load_draft(request, application_id, service)
+    if not app.is_draft:
+        return redirect(request, f"/ho-so/{app.id}/bien-nhan")
+    return render(request, "citizen/review.html", _review_context(app, token, service, catalogue))
+
+
+def _review_context(app: Application, token: str | None, service: ApplicationService, catalogue: Any) -> dict[str, Any]:
+    definition = service.definition_of(app)
+    return {
+        "app": app, "d": definition, "token": token, "missing": service.missing(app),
+        "attachments": service.repo.attachments(app.id), "agency": catalogue.agency(app.agency_id or ""),
+        "applicant_fields": forms.APPLICANT_FIELDS, "fee": definition.fee,
+    }
+
+
+@router.post("/ho-so/{application_id}/nop")
+def submit(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    app, token = _load_draft(request, application_id, service)
+    if not app.is_draft:
+        return redirect(request, f"/ho-so/{app.id}/bien-nhan")
+    try:
+        service.submit(app)
+    except ValidationFailed:
+        ctx = _review_context(app, token, service, catalogue)
+        return render(request, "citizen/review.html", ctx, status=422)
+    except Conflict:
+        return redirect(request, f"/ho-so/{app.id}/bien-nhan")
+    return redirect(request, f"/ho-so/{app.id}/bien-nhan" + (f"?t={token}" if token else ""))
+
+
+def _receipt_context(app: Application, service: ApplicationService, catalogue: Any, request: Request) -> dict[str, Any]:
+    definition = service.definition_of(app)
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    return {
+        "app": app, "d": definition, "agency": catalogue.agency(app.agency_id or ""),
+        "attachments": service.repo.attachments(app.id), "status_label": service.status_label(app),
+        "tracking_url": f"{base}/tra-cuu?ma={app.case_code}", "base_url": base,
+        "received_at": app.submitted_at,
+    }
+
+
+@router.get("/ho-so/{application_id}/bien-nhan")
+def receipt(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    app, token = _load_draft(request, application_id, service)
+    if app.is_draft:
+        return redirect(request, f"/ho-so/{app.id}/xem-lai")
+    ctx = _receipt_context(app, service, catalogue, request)
+    ctx["token"] = token
+    return render(request, "citizen/receipt.html", ctx)
+
+
+@router.get("/ho-so/{application_id}/bien-nhan.pdf")
+def receipt_download(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    app, _ = _load_draft(request, application_id, service)
+    if app.is_draft:
+        raise NotFound("Hồ sơ chưa được nộp nên chưa có giấy tiếp nhận.")
+    pdf = receipt_pdf(_receipt_context(app, service, catalogue, request))
+    filename = f"giay-tiep-nhan-{app.case_code}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/ho-so/{application_id}/tep/{attachment_id}")
+def download_attachment(request: Request, application_id: str, attachment_id: str, service: Applications) -> Response:
+    app, _ = _load_draft(request, application_id, service)
+    attachment = service.repo.attachment(app.id, attachment_id)
+    if attachment is None:
+        raise NotFound()
+    content = service.files.read(attachment.storage_key)
+    return Response(content, media_type=attachment.content_type,
+                    headers={"Content-Disposition": f'inline; filename="{attachment.id}"'})
+
+
+# -- tracking ---------------------------------------------------------------------------------------
+
+
+@router.get("/tra-cuu")
+def tracking_form(request: Request, ma: str = "") -> Response:
+    return render(request, "citizen/track.html", {"values": {"case_code": ma}, "errors": {}})
+
+
+@router.post("/tra-cuu")
+async def tracking_lookup(request: Request, service: Applications, settings: SettingsDep) -> Response:
+    form = await request.form()
+    code = str(form.get("case_code") or "").strip().upper()
+    raw_phone = str(form.get("phone") or "")
+    values = {"case_code": code, "phone": raw_phone}
+    errors: dict[str, str] = {}
+    if not code:
+        errors["case_code"] = "Vui lòng nhập mã hồ sơ, ví dụ H29.41.01-261128-0001."
+    try:
+        phone = normalise_phone(raw_phone)
+    except InvalidValue as exc:
+        errors["phone"] = exc.message
+        phone = ""
+    if errors:
+        return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=422)
+    limiter = RateLimiter(service.repo.session)
+    if limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds) > \
+            settings.tracking_max_lookups:
+        raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
+    app = service.track(code, phone)
+    if app is None:
+        errors["case_code"] = "Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này."
+        return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=404)
+    lang = i18n.current_lang.get()
+    return render(request, "citizen/track.html", {
+        "values": values, "errors": {}, "app": app, "d": service.definition_of(app),
+        "status_label": service.status_label(app, lang), "timeline": service.timeline(app, lang),
+    })
+
+
+# -- accounts -----------------------------------------------------------------------------------------
+
+
+@router.get("/dang-ky")
+def register_form(request: Request) -> Response:
+    return render(request, "citizen/register.html", {"values": {}, "errors": {}})
+
+
+@router.post("/dang-ky")
+async def register(request: Request, accounts: Accounts) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "") for k in ("full_name", "phone", "email")}
+    try:
+        citizen = accounts.register(**values, password=str(form.get("password") or ""),
+                                    password2=str(form.get("password2") or ""))
+    except ValidationFailed as exc:
+        return render(request, "citizen/register.html", {"values": values, "errors": exc.fields}, status=422)
+    security.login_citizen(request, citizen.id, citizen.full_name)
+    flash(request, i18n.gettext("Đăng ký thành công. Chào mừng bạn!"))
+    return redirect(request, "/tai-khoan/ho-so")
+
+
+@router.get("/dang-nhap")
+def login_form(request: Request, next: str = "") -> Response:
+    return render(request, "citizen/login.html", {"values": {"next": next}, "errors": {}})
+
+
+@router.post("/dang-nhap")
+async def login(request: Request, accounts: Accounts) -> Response:
+    form = await request.form()
+    values = {"login": str(form.get("login") or ""), "next": str(form.get("next") or "")}
+    try:
+        citizen = accounts.login(values["login"], str(form.get("password") or ""), client_ip=client_ip(request))
+    except ValidationFailed as exc:
+        return render(request, "citizen/login.html", {"values": values, "errors": exc.fields}, status=422)
+    except RateLimited as exc:
+        return render(request, "citizen/login.html", {"values": values, "errors": {"login": exc.message}},
+                      status=429)
+    drafts = request.session.get("drafts", {})
+    security.login_citizen(request, citizen.id, citizen.full_name)
+    request.session["drafts"] = drafts
+    target = values["next"] if values["next"].startswith("/") and not values["next"].startswith("//") else "/tai-khoan/ho-so"
+    return redirect(request, target)
+
+
+@router.post("/dang-xuat")
+def logout(request: Request) -> Response:
+    security.logout(request)
+    return redirect(request, "/")
+
+
+@router.get("/tai-khoan/ho-so")
+def my_applications(request: Request, service: Applications) -> Response:
+    cid = security.current_citizen_id(request)
+    if cid is None:
+        return redirect(request, "/dang-nhap?next=/tai-khoan/ho-so")
+    apps = service.repo.for_citizen(cid)
+    lang = i18n.current_lang.get()
+    rows = []
+    for app in apps:
+        rows.append({"app": app, "d": service.definition_of(app), "status": service.status_label(app, lang)})
+    return render(request, "citizen/my_applications.html", {"rows": rows})

@@ -1,0 +1,87 @@
+"""Template rendering: one Jinja environment, i18n, filters, HTMX fragments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+
+from portal import i18n
+from portal.config import ROOT
+from workflows.definitions import DELIVERY_LABELS, DOCUMENT_KIND_LABELS, LEVEL_LABELS
+
+TEMPLATES_DIR = ROOT / "templates"
+
+
+def _make_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)  # type: ignore[attr-defined]
+    env.filters.update(
+        money=i18n.money,
+        date=i18n.fmt_date,
+        datetime=i18n.fmt_datetime,
+        day_long=i18n.fmt_day_long,
+        tr=lambda text: text.get(i18n.current_lang.get()) if text is not None else "",
+    )
+    env.globals.update(
+        LEVEL_LABELS=LEVEL_LABELS,
+        DELIVERY_LABELS=DELIVERY_LABELS,
+        DOCUMENT_KIND_LABELS=DOCUMENT_KIND_LABELS,
+    )
+    return env
+
+
+env = _make_env()
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    from portal.web.security import csrf_token, current_citizen_summary
+
+    return {
+        "request": request,
+        "lang": i18n.current_lang.get(),
+        "csrf_token": csrf_token(request),
+        "citizen": current_citizen_summary(request),
+        "settings": request.app.state.settings,
+        "flash": request.session.pop("flash", None) if "session" in request.scope else None,
+        "path": request.url.path,
+        "htmx": is_htmx(request),
+    }
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           block: str | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+    ctx = base_context(request)
+    ctx.update(context or {})
+    if block is not None:
+        html = render_block(env, template, block, ctx)
+    else:
+        html = env.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """303 for plain forms; HX-Redirect for HTMX requests (so the whole page changes)."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url, "Vary": "HX-Request"})
+    return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})
+
+
+def flash(request: Request, message: str) -> None:
+    request.session["flash"] = message
