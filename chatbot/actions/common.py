@@ -1,0 +1,44 @@
+"""Helpers shared by the actions: portal client factory, links, metadata."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Dict, Optional
+
+import httpx
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.portal import PortalClient, base_url
+
+# Tests replace this with a factory that injects an httpx.MockTransport.
+_transport_factory: Optional[Callable[[], httpx.AsyncBaseTransport]] = None
+
+
+def portal_client() -> PortalClient:
+    transport = _transport_factory() if _transport_factory else None
+    return PortalClient(transport=transport)
+
+
+def metadata(tracker: Tracker) -> Dict[str, Any]:
+    """Metadata the portal's relay adds: user_id, lang, portal_base_url."""
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
+def absolute_url(url: Optional[str], tracker: Tracker) -> Optional[str]:
+    """The portal may send paths ("/thu-tuc/..."); make them clickable."""
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")):
+        return url
+    base = metadata(tracker).get("portal_base_url") or os.environ.get("PORTAL_PUBLIC_URL") or base_url()
+    return str(base).rstrip("/") + "/" + url.lstrip("/")
+
+
+def apologise_unavailable(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        text=(
+            "Xin lỗi, hệ thống cổng dịch vụ công đang bận hoặc gián đoạn nên mình chưa lấy được "
+            "thông tin. Thông tin bạn đã nhập vẫn được giữ lại, bạn vui lòng thử lại sau ít phút."
+        )
+    )

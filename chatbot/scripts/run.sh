@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Start the action server (127.0.0.1:5055) and Rasa (REST channel + HTTP API on
+# 127.0.0.1:5005) in the background, with pid and log files under var/chatbot/.
+#
+# Environment:
+#   CHATBOT_RASA_TOKEN   token for Rasa's HTTP API (--auth-token), dev default
+#   PORTAL_API_URL       portal base URL used by the actions (default http://127.0.0.1:8000)
+#   PORTAL_SERVICE_TOKEN bearer token the actions send to the portal
+#   CHATBOT_TRACKER_DIALECT  sqlite (default, file var/chatbot/tracker.db) or postgresql
+#   CHATBOT_TRACKER_HOST/PORT/DB/USER/PASSWORD  for postgresql
+#   CHATBOT_RASA_PORT / CHATBOT_ACTIONS_PORT to move the ports
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+require_venv
+cd "$CHATBOT_DIR"
+mkdir -p "$VAR_DIR"
+
+RASA_PORT=${CHATBOT_RASA_PORT:-5005}
+ACTIONS_PORT=${CHATBOT_ACTIONS_PORT:-5055}
+export CHATBOT_ACTIONS_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
+export CHATBOT_TRACKER_DIALECT=${CHATBOT_TRACKER_DIALECT:-sqlite}
+if [ "$CHATBOT_TRACKER_DIALECT" = "sqlite" ]; then
+  export CHATBOT_TRACKER_DB=${CHATBOT_TRACKER_DB:-$VAR_DIR/tracker.db}
+  export CHATBOT_TRACKER_HOST="" CHATBOT_TRACKER_PORT="" CHATBOT_TRACKER_USER="" CHATBOT_TRACKER_PASSWORD=""
+else
+  export CHATBOT_TRACKER_HOST=${CHATBOT_TRACKER_HOST:-127.0.0.1}
+  export CHATBOT_TRACKER_PORT=${CHATBOT_TRACKER_PORT:-5432}
+  export CHATBOT_TRACKER_DB=${CHATBOT_TRACKER_DB:-chatbot}
+  export CHATBOT_TRACKER_USER=${CHATBOT_TRACKER_USER:-chatbot}
+  export CHATBOT_TRACKER_PASSWORD=${CHATBOT_TRACKER_PASSWORD:-}
+fi
+TOKEN=${CHATBOT_RASA_TOKEN:-dev-chatbot-token}
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+model=$(bash scripts/train.sh | tail -1)
+
+if running "$VAR_DIR/actions.pid"; then
+  echo "action server already running (pid $(cat "$VAR_DIR/actions.pid"))"
+else
+  nohup "$VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+    > "$VAR_DIR/actions.log" 2>&1 &
+  echo $! > "$VAR_DIR/actions.pid"
+  echo "action server starting on 127.0.0.1:$ACTIONS_PORT (pid $!, log $VAR_DIR/actions.log)"
+fi
+
+if running "$VAR_DIR/rasa.pid"; then
+  echo "rasa already running (pid $(cat "$VAR_DIR/rasa.pid"))"
+else
+  nohup "$VENV/bin/rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
+    --interface 127.0.0.1 --port "$RASA_PORT" --enable-api --auth-token "$TOKEN" \
+    --log-file "$VAR_DIR/rasa-debug.log" > "$VAR_DIR/rasa.log" 2>&1 &
+  echo $! > "$VAR_DIR/rasa.pid"
+  echo "rasa starting on 127.0.0.1:$RASA_PORT (pid $!, log $VAR_DIR/rasa.log)"
+fi
+
+if [ "${CHATBOT_WAIT:-1}" = "1" ]; then
+  start=$(date +%s)
+  until curl -sf "http://127.0.0.1:$RASA_PORT/status?token=$TOKEN" 2>/dev/null | grep -q '"model_file"'; do
+    if ! running "$VAR_DIR/rasa.pid"; then echo "rasa exited; see $VAR_DIR/rasa.log" >&2; tail -20 "$VAR_DIR/rasa.log" >&2; exit 1; fi
+    if [ $(( $(date +%s) - start )) -gt 180 ]; then echo "rasa not ready after 180 s" >&2; exit 1; fi
+    sleep 1
+  done
+  echo "rasa ready after $(( $(date +%s) - start )) s: POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook"
+fi
