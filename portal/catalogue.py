@@ -22,7 +22,7 @@ class Catalogue:
         for code in registry.codes():
             for d in registry.versions(code):
                 title = fold(d.name.vi) + " " + fold(d.name.en or "")
-                extra = " ".join(fold(k) for k in d.keywords) + " " + fold(d.summary.vi if d.summary else "")
+                extra = " ".join(fold(k) for k in d.keywords)
                 words = set(tokens(title)) | set(tokens(extra))
                 self._index[(d.code, d.version)] = (title, extra, words)
 
@@ -39,31 +39,49 @@ class Catalogue:
         """Rank procedures in force by how well their names/keywords match ``query``.
 
         Matching is on folded text, so "chuyen truong" finds "Chuyển trường".
-        A whole-phrase match ranks above word matches; a query matching nothing
-        returns nothing (the assistant must never guess a procedure).
+        Generic words ("thủ tục", "hồ sơ", "cho hỏi"...) do not count; at least
+        60% of the remaining words must match, so a query about something the
+        catalogue does not offer returns nothing (the assistant must never
+        guess a procedure).
         """
         q = fold(query)
         procedures = self.procedures(on)
         if not q:
             return [Hit(d, 0.0) for d in procedures][:limit]
-        q_words = [w for w in tokens(query) if len(w) > 1 or w.isdigit()]
+        all_words = tokens(query)
+        q_words = [w for w in all_words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+        q_bigrams = set(zip(all_words, all_words[1:], strict=False))
         hits: list[Hit] = []
         for d in procedures:
             title, extra, words = self._index[(d.code, d.version)]
             score = 0.0
-            if q == d.code or q == fold(d.slug):
+            if q in (d.code, fold(d.slug)):
                 score += 100
-            if q in title:
-                score += 20 + 10 * len(q) / max(len(title), 1)
-            elif q in extra:
-                score += 12
+            if len(q) >= 3 and q in title:
+                score += 30 + 10 * len(q) / max(len(title), 1)
+            elif len(q) >= 3 and q in extra:
+                score += 20
             if q_words:
-                matched = sum(1 for w in q_words if w in words or any(x.startswith(w) for x in words if len(w) >= 3))
-                if matched:
-                    score += 10 * matched / len(q_words)
-                    if matched == len(q_words):
-                        score += 5
-            if score >= 5:
+                matched = sum(1 for w in q_words if w in words)
+                fraction = matched / len(q_words)
+                if fraction >= 0.6:
+                    score += 10 * fraction
+                    text = title + " " + extra
+                    if q_bigrams:
+                        score += 10 * sum(1 for a, b in q_bigrams if f"{a} {b}" in text) / len(q_bigrams)
+            if score > 0:
                 hits.append(Hit(d, score))
         hits.sort(key=lambda h: (-h.score, h.definition.name.vi))
+        if hits:  # far weaker matches are noise next to a strong one
+            hits = [h for h in hits if h.score >= 0.35 * hits[0].score]
         return hits[:limit]
+
+
+# Words that say nothing about which procedure is meant.
+STOPWORDS = frozenset(
+    fold(w)
+    for w in """thủ tục hồ sơ thu tuc ho so hs tt làm lam xin cho hỏi hoi cần can giấy tờ giay to gì gi j
+    như thế nào nhu the nao ở đâu o dau bao nhiêu bao nhieu bn muốn muon tôi toi em mình minh ạ a ah
+    đăng ký dang ky dk nộp nop của cua và va cho con được duoc dc đc không khong ko k có co thì thi là la
+    về ve với voi những nhung gồm gom phải phai sao vậy vay nào nao các cac một mot bạn ban ơi oi ad""".split()
+)

@@ -1,0 +1,88 @@
+# The README's two commands: `make run` and `make test`. Everything else is a step they call.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export PORTAL_PORT ?= $(PORT)
+export PORTAL_HOST ?= $(HOST)
+export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+
+.PHONY: help run test test-sqlite test-pg lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
+
+help:
+	@echo "make run   — set up everything and serve the portal with demo data on http://$(HOST):$(PORT)"
+	@echo "make test  — set up everything and run all tests (SQLite, then PostgreSQL when reachable)"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
+	  (echo "installing uv from PyPI"; python3 -m pip install --user --quiet uv || pip3 install --quiet uv)
+
+$(STAMP): pyproject.toml uv.lock | uv
+	$(UV) sync --frozen --python ">=3.11,<3.14"
+	@touch $(STAMP)
+
+# System packages the PDF and browser tests need (Debian/Ubuntu, as root). Elsewhere: a hint.
+sysdeps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	fc-list 2>/dev/null | grep -qi "noto\|dejavu" || missing="$$missing fonts-noto-core fonts-dejavu-core"; \
+	ldconfig -p 2>/dev/null | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; fi; \
+	fi
+
+i18n: $(STAMP)
+	@$(VENV)/bin/pybabel compile -q -d portal/locale -D messages
+
+i18n-extract: $(STAMP)
+	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _ -k gettext -k pgettext:1c,2 -o portal/locale/messages.pot .
+	$(VENV)/bin/pybabel update -q -i portal/locale/messages.pot -d portal/locale -D messages
+
+check-definitions: $(STAMP)
+	$(PY) -m portal.cli definitions check
+
+migrate: $(STAMP)
+	$(PY) -m portal.cli db upgrade
+
+demo: migrate
+	$(PY) -m portal.cli seed-demo
+
+-include chatbot/Makefile.inc
+-include portal/Makefile.inc
+
+run: $(STAMP) sysdeps i18n check-definitions demo $(RUN_DEPS)
+	@echo "Portal: $(PORTAL_BASE_URL)   (citizen demo login: 0912345678 / matkhau123)"
+	$(PY) -m portal.cli serve --host $(HOST) --port $(PORT)
+
+serve: $(STAMP) i18n
+	$(PY) -m portal.cli serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check portal workflows payments tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test-sqlite: $(STAMP) sysdeps i18n
+	PORTAL_TEST_DATABASE_URL= $(VENV)/bin/pytest -q -p no:cacheprovider
+
+test-pg: $(STAMP) sysdeps i18n
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+	  PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q -p no:cacheprovider; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL at $(PG_TEST_URL) is required but unreachable"; exit 1; \
+	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL suite not run (set PG_TEST_URL)"; fi
+
+test: check-definitions lint typecheck test-sqlite test-pg $(TEST_DEPS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py

@@ -1,0 +1,139 @@
+"""Test harness: a database built by the Alembic migrations, reset between tests.
+
+`PORTAL_TEST_DATABASE_URL` selects PostgreSQL; otherwise a SQLite file is used.
+SQLite is reset by copying a freshly migrated template file; PostgreSQL by
+TRUNCATE (which does not fire the history table's immutability trigger).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect, text
+
+from portal.app import create_app
+from portal.cli import migrate
+from portal.config import Settings
+
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+IS_PG = PG_URL.startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("postgres") and not IS_PG:
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test"))
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("portal")
+
+
+@pytest.fixture(scope="session")
+def database_url(workdir: Path) -> Iterator[str]:
+    if IS_PG:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        migrate(PG_URL)
+        yield PG_URL
+    else:
+        template = workdir / "template.db"
+        migrate(f"sqlite:///{template}")
+        live = workdir / "test.db"
+        shutil.copy(template, live)
+        yield f"sqlite:///{live}"
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, workdir: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        base_url="http://testserver",
+        upload_dir=workdir / "uploads",
+        service_token="test-service-token",
+        tracking_max_lookups=1000,
+        db_pool_size=30,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+def _reset(app: FastAPI, database_url: str, workdir: Path) -> None:
+    engine = app.state.db.engine
+    if IS_PG:
+        tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+        if tables:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        engine.dispose()
+        live = Path(re.sub(r"^sqlite:///", "", database_url))
+        for suffix in ("-wal", "-shm"):
+            Path(str(live) + suffix).unlink(missing_ok=True)
+        shutil.copy(workdir / "template.db", live)
+
+
+@pytest.fixture(autouse=True)
+def clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "app" not in request.fixturenames and "db_session" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    _reset(app, request.getfixturevalue("database_url"), request.getfixturevalue("workdir"))
+    yield
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def db_session(app: FastAPI) -> Iterator[object]:
+    with app.state.db.sessions() as session:
+        yield session
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """The portal served by uvicorn on a real socket (browser and concurrency tests)."""
+    import uvicorn
+
+    port = _free_port()
+    live_settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
+    server = uvicorn.Server(uvicorn.Config(create_app(live_settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
