@@ -76,6 +76,8 @@ def phone(value: str) -> str:
         raw = "0" + raw[3:].lstrip("0")
     elif raw.startswith("84") and (len(raw) == 11 or (len(raw) == 12 and raw[2] == "2")):
         raw = "0" + raw[2:]
+    if not raw:
+        raise InvalidValue("Vui lòng nhập số điện thoại.")
     if not raw.isdigit():
         raise InvalidValue("Số điện thoại chỉ được gồm chữ số, ví dụ 0912345678.")
     if len(raw) == 10 and raw[:3] in MOBILE_PREFIXES:
