@@ -46,18 +46,20 @@ class IpnDispatcher:
         rsp_code: str | None = None
         error: str | None = None
         try:
-            if self._config.ipn_client is not None:
-                response = await self._config.ipn_client.get(full_url, timeout=timeout)
-            else:
-                async with httpx.AsyncClient(timeout=timeout) as client:
-                    response = await client.get(full_url)
+            # Also bounded here: transports such as httpx.ASGITransport ignore httpx timeouts.
+            async with asyncio.timeout(self._config.ipn_timeout_s):
+                if self._config.ipn_client is not None:
+                    response = await self._config.ipn_client.get(full_url, timeout=timeout)
+                else:
+                    async with httpx.AsyncClient(timeout=timeout) as client:
+                        response = await client.get(full_url)
             status = response.status_code
             body = response.json()
             if isinstance(body, dict) and body.get("RspCode") is not None:
                 rsp_code = str(body["RspCode"])
             else:
                 error = "reply has no RspCode"
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             error = "timeout"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"

@@ -42,7 +42,7 @@ async def world(sandbox_overrides: dict[str, Any]) -> AsyncIterator[World]:
     browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE)
     provider = VNPayProvider(vnpay_config(), http_client=api_client)
     try:
-        yield World(app, sandbox_of(app), provider, merchant, browser)
+        yield World(app, sandbox_of(app), provider, merchant, browser, api_client)
     finally:
         await sandbox_of(app).ipn.aclose()
         for client in (ipn_client, api_client, browser):

@@ -103,6 +103,7 @@ class World:
     provider: VNPayProvider
     merchant: FakeMerchant
     browser: httpx.AsyncClient  # the citizen's browser, talking to the sandbox
+    api: httpx.AsyncClient  # the merchant server's client for querydr/refund
 
     def request(self, txn_ref: str, amount_vnd: int = 150_000, **kw: Any) -> PaymentRequest:
         self.merchant.orders.setdefault(txn_ref, Order(amount_vnd))
