@@ -12,10 +12,13 @@ from urllib.parse import quote, urlencode
 import anyio
 import httpx
 import pytest
-from payment_builders import SECRET, World, now_vn
+from payment_builders import RETURN_URL, SECRET, World, now_vn, redirect_params, vnpay_config
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-from payments import VN_TZ, CallbackResult, InvalidSignature, PaymentStatus
+from payments import VN_TZ, CallbackResult, InvalidSignature, PaymentRequest, PaymentStatus
 from payments.sandbox import PAY_PATH, IpnKnobs, SandboxConfig, SandboxRefused, create_sandbox_app
+from payments.vnpay import VNPayProvider
 from payments.vnpay_codec import hmac_sha512, signed_query, verify_params
 
 pytestmark = pytest.mark.anyio
@@ -402,3 +405,21 @@ async def test_paying_after_the_deadline_ends_as_expired(world: World) -> None:
     assert (params["vnp_ResponseCode"], params["vnp_TransactionStatus"]) == ("11", "02")
     await world.sandbox.ipn.wait_idle()
     assert world.merchant.orders["HS-LATE"].status is PaymentStatus.FAILED
+
+
+async def test_sandbox_works_mounted_under_a_prefix() -> None:
+
+    sandbox = create_sandbox_app(SandboxConfig(tmn_code="DEMO0001", hash_secret=SECRET))
+    host = Starlette(routes=[Mount("/dev/vnpay", app=sandbox)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://portal.test") as c:
+        provider = VNPayProvider(vnpay_config(pay_url=f"http://portal.test/dev/vnpay{PAY_PATH}"))
+        start = provider.create_payment(PaymentRequest(
+            txn_ref="HS-MOUNT", amount_vnd=20_000, order_info="x", client_ip="127.0.0.1",
+            created_at=now_vn()))
+        assert start.redirect_url is not None
+        page = await c.get(start.redirect_url)
+        assert f'action="/dev/vnpay{PAY_PATH}"' in page.text
+        token = re.search(r'name="token" value="([^"]+)"', page.text)
+        assert token is not None
+        done = await c.post(f"/dev/vnpay{PAY_PATH}", data={"token": token[1], "outcome": "00"})
+        assert provider.verify_return(redirect_params(done, RETURN_URL)).success
