@@ -116,7 +116,7 @@ class Sandbox:
             existing = self.state.same_day(params["vnp_TxnRef"], day)
             if existing is not None:
                 if existing.state == "awaiting" and existing.request_hash == params[SECURE_HASH].lower():
-                    return existing, False  # the same browser reloading the page
+                    return existing, self._expired(existing, now)  # the same browser reloading
                 raise PayRequestError("01", "Giao dịch đã tồn tại (vnp_TxnRef trùng trong ngày)")
             txn = SandboxTransaction(
                 token=self.state.new_token(),
@@ -254,8 +254,9 @@ def _tampered(value: str) -> str:
 
 
 def sandbox_of(app: Starlette) -> Sandbox:
-    sandbox = app.state.sandbox
-    assert isinstance(sandbox, Sandbox)
+    sandbox = getattr(app.state, "sandbox", None)
+    if not isinstance(sandbox, Sandbox):
+        raise TypeError("not an app built by create_sandbox_app")
     return sandbox
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import pytest
+
+from payments.sandbox import IpnKnobs, SandboxConfig
+from payments.vnpay import VNPayConfig
 
 PACKAGE = Path(__file__).resolve().parents[2] / "payments"
 FORBIDDEN = ("portal", "fastapi", "sqlalchemy", "alembic", "psycopg")
@@ -40,3 +44,14 @@ def test_no_float_annotations_or_conversions_for_money() -> None:
             if is_float_call and "amount" in ast.unparse(node):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_readme_documents_every_config_field() -> None:
+    readme = (PACKAGE / "README.md").read_text(encoding="utf-8")
+    missing = [
+        f"{cls.__name__}.{f.name}"
+        for cls in (VNPayConfig, SandboxConfig, IpnKnobs)
+        for f in dataclasses.fields(cls)
+        if f"`{f.name}`" not in readme
+    ]
+    assert missing == []
