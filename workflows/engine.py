@@ -457,12 +457,18 @@ class DeadlineClock:
         return bool(pauses) and pauses[-1][1] is None and self.stopped_at() is None
 
     def status(self, at: datetime | None = None) -> DeadlineStatus:
-        """On time, due soon (due within 1 working day) or overdue at ``at`` (or when the clock stopped)."""
-        moment = self._until(at)
+        """On time, due soon (due within 1 working day) or overdue at ``at``.
+
+        Once the clock has stopped the answer is final: on time or overdue.
+        """
+        asked = at or now()
+        moment = self._until(asked)
         due = self.due_date(moment)
         today = moment.astimezone(VN_TZ).date()
         if today > due:
             return DeadlineStatus.OVERDUE
+        if moment < asked:
+            return DeadlineStatus.ON_TIME  # the clock stopped (case finished) by the due date
         if self.calendar.working_days_between(today, due) <= 1:
             return DeadlineStatus.DUE_SOON
         return DeadlineStatus.ON_TIME
