@@ -33,9 +33,7 @@ class OfficeHours:
 
     def text(self) -> str:
         m, a = self.morning, self.afternoon
-        return (
-            f"Thứ Hai – Thứ Sáu: sáng {m[0]:%H:%M}–{m[1]:%H:%M}, chiều {a[0]:%H:%M}–{a[1]:%H:%M}"
-        )
+        return f"Thứ Hai – Thứ Sáu: sáng {m[0]:%H:%M}–{m[1]:%H:%M}, chiều {a[0]:%H:%M}–{a[1]:%H:%M}"
 
 
 @dataclass

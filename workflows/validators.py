@@ -58,9 +58,7 @@ def cccd(value: str, *, birth_date: date | None = None, today: date | None = Non
     if year > today.year:
         raise InvalidValue("Năm sinh mã hoá trong CCCD nằm ở tương lai; vui lòng kiểm tra lại.")
     if birth_date is not None and birth_date.year != year:
-        raise InvalidValue(
-            f"CCCD cho biết năm sinh {year}, không khớp với ngày sinh {birth_date:%d/%m/%Y}."
-        )
+        raise InvalidValue(f"CCCD cho biết năm sinh {year}, không khớp với ngày sinh {birth_date:%d/%m/%Y}.")
     return raw
 
 
