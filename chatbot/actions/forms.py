@@ -48,6 +48,23 @@ class StrictFormValidation(FormValidationAction):
         dispatcher.utter_message(text=message)
         return {slot: None, "form_retries": float(retries)}
 
+    def extract_full_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Take a well-formed name even when NLU read it as a question.
+
+        The from_text mapping skips question intents so that a real question
+        mid-form is answered; an unusual name ("Trịnh Văn Quyết") can be
+        classified as one, and would then be refused. A text that passes the
+        strict name check is a name, whatever its intent.
+        """
+        if tracker.get_slot("requested_slot") != "full_name":
+            return {}
+        if tracker.slots_to_validate().get("full_name") is not None:
+            return {}
+        name = normalize_full_name((tracker.latest_message or {}).get("text") or "")
+        return {"full_name": name} if name else {}
+
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:

@@ -29,7 +29,7 @@ else
   export CHATBOT_TRACKER_USER=${CHATBOT_TRACKER_USER:-chatbot}
   export CHATBOT_TRACKER_PASSWORD=${CHATBOT_TRACKER_PASSWORD:-}
 fi
-TOKEN=${CHATBOT_RASA_TOKEN:-dev-chatbot-token}
+TOKEN=${CHATBOT_RASA_TOKEN:-dev-rasa-token}
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

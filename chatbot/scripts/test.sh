@@ -8,7 +8,6 @@ cd "$CHATBOT_DIR"
 THRESHOLD=${CHATBOT_MIN_INTENT_ACCURACY:-0.90}
 RESULTS="$CHATBOT_DIR/results"
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"
-quiet() { grep -v -E "tensorflow|cuda|oneDNN|rebuild TensorFlow|AVX|DeprecationWarning|declare_namespace|pkg_resources|xla_computation|^\s*$" || true; }
 
 echo "== generated data is up to date"
 "$VENV/bin/python" scripts/gen_procedure_nlu.py --check
@@ -25,7 +24,7 @@ if [ -n "$unexpected" ]; then echo "$unexpected"; echo "rasa data validate: unex
 echo "ok"
 
 echo "== train (reused when inputs are unchanged)"
-model=$(bash scripts/train.sh 2> >(quiet >&2) | tail -1)
+model=$(bash scripts/train.sh | tail -1)
 echo "model: $model"
 
 status=0

@@ -26,8 +26,13 @@ else
   tmp=$(mktemp -d "$MODEL_CACHE/.train.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   start=$(date +%s)
-  "$VENV/bin/rasa" train --config config.yml --domain domain.yml --data data \
-    --out "$tmp" --fixed-model-name "$hash" >&2
+  log="$MODEL_CACHE/$hash.train.log"
+  echo "training model $hash (log: $log)" >&2
+  if ! "$VENV/bin/rasa" train --config config.yml --domain domain.yml --data data \
+      --out "$tmp" --fixed-model-name "$hash" > "$log" 2>&1; then
+    tail -40 "$log" >&2
+    exit 1
+  fi
   mv "$tmp/$hash.tar.gz" "$model"
   echo "trained $model in $(( $(date +%s) - start )) s" >&2
 fi

@@ -3,6 +3,7 @@
 from actions.forms import (
     ActionAskApplicationConfirmed,
     ValidateApplicationForm,
+    ValidateCallbackForm,
     ValidateCaseStatusForm,
 )
 from conftest import make_tracker, texts
@@ -108,3 +109,23 @@ async def test_confirmation_question_summarises_and_offers_buttons(dispatcher):
     message = dispatcher.messages[0]
     assert "Chuyển trường THCS" in message["text"] and "(không có)" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+
+
+async def test_name_read_as_a_question_is_still_taken(dispatcher):
+    form = ValidateApplicationForm()
+    tracker = make_tracker("Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name",
+                           active_loop="application_form")
+    assert form.extract_full_name(dispatcher, tracker, DOMAIN) == {"full_name": "Trịnh Văn Quyết"}
+    question = make_tracker("lệ phí bao nhiêu", "ask_fee", requested_slot="full_name",
+                            active_loop="application_form")
+    assert form.extract_full_name(dispatcher, question, DOMAIN) == {}
+    other_slot = make_tracker("Trịnh Văn Quyết", "inform", requested_slot="phone")
+    assert form.extract_full_name(dispatcher, other_slot, DOMAIN) == {}
+
+
+async def test_validation_action_runs_extraction_then_validation(dispatcher):
+    tracker = make_tracker("Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name",
+                           active_loop="callback_form")
+    domain = {"forms": {"callback_form": {"required_slots": ["full_name", "phone"]}}, "slots": {}}
+    events = await ValidateCallbackForm().run(dispatcher, tracker, domain)
+    assert {"event": "slot", "name": "full_name", "value": "Trịnh Văn Quyết", "timestamp": None} in events
