@@ -1,3 +1,4 @@
 """Import every module that defines tables, so Alembic sees the whole schema."""
 
 from portal import models  # noqa: F401
+from portal.backoffice import models as _backoffice_models  # noqa: F401

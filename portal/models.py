@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +44,20 @@ class Citizen(Base):
     language: Mapped[str] = mapped_column(String(2), default="vi")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+
+_OPEN = "closed_at IS NULL AND effective_due_date IS NOT NULL"
+# Staff queues: keyset pages ordered by (effective_due_date, id); partial indexes hold open cases only.
+_QUEUE_INDEXES = (
+    Index("ix_applications_open_due", "agency_id", "effective_due_date", "id",
+          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+    Index("ix_applications_open_assignee", "agency_id", "assignee_id", "effective_due_date", "id",
+          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+    Index("ix_applications_open_procedure", "agency_id", "procedure_code", "effective_due_date", "id",
+          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+    Index("ix_applications_status_due", "agency_id", "status", "effective_due_date", "id"),
+    Index("ix_applications_cccd", "applicant_cccd"),
+)
 
 
 class Application(Base):
@@ -76,6 +91,10 @@ class Application(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    # back office (portal/backoffice): queue keys, maintained on submission and on every transition
+    assignee_id: Mapped[int | None] = mapped_column(Integer)  # staff_members.id of the current holder
+    effective_due_date: Mapped[date | None] = mapped_column(Date)  # due date, supplement pauses excluded
+    applicant_name_folded: Mapped[str] = mapped_column(String(100), default="", server_default="")  # search
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="application",
@@ -92,6 +111,7 @@ class Application(Base):
         Index("ix_applications_citizen", "citizen_id", "created_at"),
         Index("ix_applications_agency_status_due", "agency_id", "status", "due_date"),
         Index("ix_applications_phone", "applicant_phone"),
+        *_QUEUE_INDEXES,
     )
 
     @property

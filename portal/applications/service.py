@@ -19,6 +19,7 @@ from portal.errors import Conflict, ValidationFailed
 from portal.models import Application, Attachment, CaseEvent, new_id
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.definitions import Definition, Document
+from workflows.text import fold
 
 
 def hash_token(token: str) -> str:
@@ -177,6 +178,8 @@ class ApplicationService:
         app.due_date = self.calendar.due_date(
             now, working_days=definition.time_limit.working_days, same_day=definition.time_limit.same_day
         )
+        app.effective_due_date = app.due_date  # the back office moves it on pauses and apologies
+        app.applicant_name_folded = fold(app.applicant_name)[:100]
         quantity = 1
         if definition.fee.quantity_field:
             quantity = int((app.data or {}).get("fields", {}).get(definition.fee.quantity_field) or 1)
@@ -210,7 +213,8 @@ class ApplicationService:
         for event in self.repo.events(app.id):
             if not event.public:
                 continue
-            entries.append(TimelineEntry(event.at, _event_label(event, definition, lang), event.comment))
+            comment = None if (event.details or {}).get("internal_comment") else event.comment
+            entries.append(TimelineEntry(event.at, _event_label(event, definition, lang), comment))
         return entries
 
     def status_label(self, app: Application, lang: str = "vi") -> str:

@@ -1,0 +1,1 @@
+"""Staff back office (issue #3): staff and roles, queues, case actions, official documents, audit."""
