@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -31,11 +32,14 @@ MSG_STOPPED = (
 )
 
 
-class StrictFormValidation(FormValidationAction):
-    """Counts invalid answers in the current form and stops it after MAX_RETRIES."""
+class StrictFormValidation(FormValidationAction, ABC):
+    """Counts invalid answers in the current form and stops it after MAX_RETRIES.
 
-    def name(self) -> Text:  # pragma: no cover - abstract
-        raise NotImplementedError
+    Abstract, so that rasa-sdk does not register it as an action.
+    """
+
+    @abstractmethod
+    def name(self) -> Text: ...
 
     def invalid(
         self, slot: str, message: str, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -176,6 +180,8 @@ class ValidateApplicationForm(StrictFormValidation):
     def validate_application_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value is None:  # cleared by action_reset_form_retries, nothing to check
+            return {}
         if value is True:
             return {"application_confirmed": True}
         dispatcher.utter_message(text="Đã hủy, mình chưa tạo hồ sơ nào. Bạn có thể bắt đầu lại bất cứ lúc nào.")

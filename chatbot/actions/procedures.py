@@ -54,6 +54,7 @@ class Resolution:
     detail: Optional[dict] = None
     choices: List[dict] = field(default_factory=list)
     query: Optional[str] = None  # what we searched for, to quote when nothing matched
+    approximate: bool = False  # found by search, and the name lacks some searched word
 
 
 def procedure_entities(tracker: Tracker) -> List[Dict[str, Any]]:
@@ -94,13 +95,20 @@ async def _search(client: PortalClient, query: str) -> Resolution:
     if not items:
         return Resolution(query=query)
     if len(items) == 1:
-        return Resolution(detail=await client.get_procedure(items[0]["code"]), query=query)
+        detail = await client.get_procedure(items[0]["code"])
+        return Resolution(detail=detail, query=query, approximate=not _names_all(query, detail["name"]))
     # Several hits: take the one whose name contains the whole query, if only one does.
     folded_query = fold(query)
     containing = [i for i in items if folded_query and folded_query in fold(i.get("name", ""))]
     if len(containing) == 1:
         return Resolution(detail=await client.get_procedure(containing[0]["code"]), query=query)
     return Resolution(choices=items, query=query)
+
+
+def _names_all(query: str, name: str) -> bool:
+    """Does the procedure's name contain every word of the query (folded)?"""
+    name_words = set(re.findall(r"\w+", fold(name)))
+    return all(w in name_words for w in re.findall(r"\w+", fold(query)))
 
 
 async def resolve_value(client: PortalClient, value: str, raw: Optional[str] = None) -> Resolution:
@@ -115,10 +123,12 @@ async def resolve_value(client: PortalClient, value: str, raw: Optional[str] = N
 
 
 async def resolve_procedure(client: PortalClient, tracker: Tracker) -> Resolution:
-    """Entity in this message > free text of this message > procedure slot.
+    """Entity in this message > free text of a question > procedure slot.
 
     When the user named something that the catalogue does not have, say so
-    rather than falling back to an earlier procedure.
+    rather than falling back to an earlier procedure. Free text is searched
+    only for questions: a bare "inform" without a procedure is usually a
+    name or a phone number typed out of context.
     """
     miss: Optional[Resolution] = None
     for entity in procedure_entities(tracker):
@@ -126,7 +136,9 @@ async def resolve_procedure(client: PortalClient, tracker: Tracker) -> Resolutio
         if found.detail or found.choices:
             return found
         miss = found
-    query = free_text_query((tracker.latest_message or {}).get("text", ""))
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    is_question = intent in TOPIC_BY_INTENT
+    query = free_text_query((tracker.latest_message or {}).get("text", "")) if is_question else ""
     if query and (miss is not None or len(query.split()) >= 2):
         found = await _search(client, query)
         if found.detail or found.choices:
@@ -148,6 +160,12 @@ def choice_buttons(items: List[dict], intent: str = "inform") -> List[Dict[str, 
 
 
 # ---- answers ----------------------------------------------------------------
+def _sentence(text: str) -> str:
+    """End a portal-supplied text with exactly one full stop."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _documents(p: dict) -> str:
     docs = p.get("documents") or []
     if not docs:
@@ -169,13 +187,13 @@ def _time_limit(p: dict) -> str:
     text = t.get("text") or (
         f"{t['working_days']} ngày làm việc" if t.get("working_days") else "chưa công bố"
     )
-    return f"Thời hạn giải quyết thủ tục «{p['name']}»: {text}."
+    return f"Thời hạn giải quyết thủ tục «{p['name']}»: {_sentence(text)}"
 
 
 def _fee(p: dict) -> str:
     f = p.get("fee") or {}
     text = f.get("text") or ("Không thu phí" if f.get("amount") == 0 else "chưa công bố")
-    answer = f"Phí, lệ phí của thủ tục «{p['name']}»: {text}."
+    answer = f"Phí, lệ phí của thủ tục «{p['name']}»: {_sentence(text)}"
     if f.get("amount") and f.get("payable_online"):
         answer += " Bạn có thể thanh toán trực tuyến khi nộp hồ sơ."
     return answer
@@ -218,9 +236,9 @@ def _summary(p: dict) -> str:
     if p.get("summary"):
         parts.append(p["summary"])
     if (p.get("time_limit") or {}).get("text"):
-        parts.append(f"Thời hạn: {p['time_limit']['text']}.")
+        parts.append(f"Thời hạn: {_sentence(p['time_limit']['text'])}")
     if (p.get("fee") or {}).get("text"):
-        parts.append(f"Phí, lệ phí: {p['fee']['text']}.")
+        parts.append(f"Phí, lệ phí: {_sentence(p['fee']['text'])}")
     return " ".join(parts)
 
 
@@ -280,6 +298,11 @@ class ActionProcedureInfo(Action):
 
         if found.detail:
             text, buttons = answer_for(topic, found.detail, tracker)
+            if found.approximate:
+                text = (
+                    f"Danh mục không có thủ tục đúng tên «{found.query}»; thủ tục gần nhất là "
+                    f"«{found.detail['name']}».\n" + text
+                )
             dispatcher.utter_message(text=text, buttons=buttons or None)
             return [
                 SlotSet("procedure", found.detail["code"]),

@@ -17,18 +17,30 @@ mkdir -p "$VAR_DIR"
 
 RASA_PORT=${CHATBOT_RASA_PORT:-5005}
 ACTIONS_PORT=${CHATBOT_ACTIONS_PORT:-5055}
-export CHATBOT_ACTIONS_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
-export CHATBOT_TRACKER_DIALECT=${CHATBOT_TRACKER_DIALECT:-sqlite}
-if [ "$CHATBOT_TRACKER_DIALECT" = "sqlite" ]; then
-  export CHATBOT_TRACKER_DB=${CHATBOT_TRACKER_DB:-$VAR_DIR/tracker.db}
-  export CHATBOT_TRACKER_HOST="" CHATBOT_TRACKER_PORT="" CHATBOT_TRACKER_USER="" CHATBOT_TRACKER_PASSWORD=""
-else
-  export CHATBOT_TRACKER_HOST=${CHATBOT_TRACKER_HOST:-127.0.0.1}
-  export CHATBOT_TRACKER_PORT=${CHATBOT_TRACKER_PORT:-5432}
-  export CHATBOT_TRACKER_DB=${CHATBOT_TRACKER_DB:-chatbot}
-  export CHATBOT_TRACKER_USER=${CHATBOT_TRACKER_USER:-chatbot}
-  export CHATBOT_TRACKER_PASSWORD=${CHATBOT_TRACKER_PASSWORD:-}
-fi
+DIALECT=${CHATBOT_TRACKER_DIALECT:-sqlite}
+export CHATBOT_TRACKER_PASSWORD=${CHATBOT_TRACKER_PASSWORD:-}
+ENDPOINTS="$VAR_DIR/endpoints.yml"
+# Written at each start (Rasa cannot leave a ${VAR} empty, e.g. no port for SQLite).
+{
+  echo "# Written by chatbot/scripts/run.sh at $(date -Is); edit the environment instead."
+  echo "action_endpoint:"
+  echo "  url: \"http://127.0.0.1:$ACTIONS_PORT/webhook\""
+  echo "  enable_selective_domain: true"
+  echo "tracker_store:"
+  echo "  type: SQL"
+  if [ "$DIALECT" = "sqlite" ]; then
+    echo "  dialect: sqlite"
+    echo "  db: \"${CHATBOT_TRACKER_DB:-$VAR_DIR/tracker.db}\""
+  else
+    echo "  dialect: \"$DIALECT\""
+    echo "  url: \"${CHATBOT_TRACKER_HOST:-127.0.0.1}\""
+    echo "  port: ${CHATBOT_TRACKER_PORT:-5432}"
+    echo "  db: \"${CHATBOT_TRACKER_DB:-chatbot}\""
+    echo "  username: \"${CHATBOT_TRACKER_USER:-chatbot}\""
+    # Rasa expands the variable when it reads the file: no secret on disk.
+    echo "  password: \"\${CHATBOT_TRACKER_PASSWORD}\""
+  fi
+} > "$ENDPOINTS"
 TOKEN=${CHATBOT_RASA_TOKEN:-dev-rasa-token}
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -38,7 +50,8 @@ model=$(bash scripts/train.sh | tail -1)
 if running "$VAR_DIR/actions.pid"; then
   echo "action server already running (pid $(cat "$VAR_DIR/actions.pid"))"
 else
-  nohup "$VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  # rasa-sdk has no --interface flag; it reads the bind address from SANIC_HOST.
+  SANIC_HOST=127.0.0.1 nohup "$VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
     > "$VAR_DIR/actions.log" 2>&1 &
   echo $! > "$VAR_DIR/actions.pid"
   echo "action server starting on 127.0.0.1:$ACTIONS_PORT (pid $!, log $VAR_DIR/actions.log)"
@@ -47,7 +60,7 @@ fi
 if running "$VAR_DIR/rasa.pid"; then
   echo "rasa already running (pid $(cat "$VAR_DIR/rasa.pid"))"
 else
-  nohup "$VENV/bin/rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
+  nohup "$VENV/bin/rasa" run --model "$model" --endpoints "$ENDPOINTS" --credentials credentials.yml \
     --interface 127.0.0.1 --port "$RASA_PORT" --enable-api --auth-token "$TOKEN" \
     --log-file "$VAR_DIR/rasa-debug.log" > "$VAR_DIR/rasa.log" 2>&1 &
   echo $! > "$VAR_DIR/rasa.pid"

@@ -5,6 +5,7 @@ request, and can be told to fail."""
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from urllib.parse import unquote_plus
 from typing import Any, Dict, List, Optional
@@ -106,7 +107,8 @@ class FakePortal:
             items = [
                 {k: p[k] for k in ("code", "name", "name_en", "level", "level_label", "agency", "url")}
                 for p in self.catalogue.values()
-                if words and all(w in _fold(p["name"]) for w in words)
+                # Like the portal: at least 60% of the words must be in the name.
+                if words and sum(w in re.findall(r"\w+", _fold(p["name"])) for w in words) >= 0.6 * len(words)
             ][: int(params.get("limit", 5))]
             return httpx.Response(200, json={"items": items, "total": len(items)})
         if request.method == "GET" and path.startswith("/procedures/"):

@@ -141,3 +141,31 @@ async def test_free_text_without_entity_is_searched(portal, dispatcher):
     await run(tracker, dispatcher)
     assert portal.paths()[0] == "GET /api/v1/procedures?q=thanh lap truong tieu hoc&limit=5"
     assert "Thành lập trường tiểu học công lập" in texts(dispatcher)
+
+
+async def test_closest_match_is_labelled_as_such(portal, dispatcher):
+    text = "thành lập trường thcs cần gì"
+    tracker = make_tracker(text, "ask_documents", [entity(text, "thành lập trường thcs")])
+    await run(tracker, dispatcher)
+    assert portal.paths() == [
+        "GET /api/v1/procedures?q=thành lập trường thcs&limit=5",
+        "GET /api/v1/procedures/1.004555",
+    ]
+    assert texts(dispatcher).startswith(
+        "Danh mục không có thủ tục đúng tên «thành lập trường thcs»; "
+        "thủ tục gần nhất là «Thành lập trường tiểu học công lập»."
+    )
+
+
+async def test_inform_without_procedure_is_not_searched(portal, dispatcher):
+    tracker = make_tracker("Tran Thi Mai", "inform")
+    await run(tracker, dispatcher)
+    assert portal.paths() == []
+    assert "thủ tục nào" in texts(dispatcher)
+
+
+async def test_reset_confirmation_is_not_a_cancellation(dispatcher):
+    from actions.forms import ValidateApplicationForm
+
+    assert ValidateApplicationForm().validate_application_confirmed(None, dispatcher, make_tracker(), {}) == {}
+    assert dispatcher.messages == []
