@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService, Upload
 from portal.applications.storage import FileStore
+from portal.backoffice.seed import seed_staff
 from portal.catalogue import Catalogue
 from portal.config import get_settings
 from portal.db import Database
@@ -92,6 +93,7 @@ def seed_demo() -> str:
                     continue
                 service.submit(app, now=vn_now() - timedelta(days=1))
                 created.append(f"case {app.case_code} (phone {app.applicant_phone})")
+        created += seed_staff(session)
         session.commit()
     db.dispose()
     return "demo data: " + ("; ".join(created) if created else "already present")

@@ -10,3 +10,5 @@ from collections.abc import Callable
 from typing import Any
 
 HOOKS: list[Callable[[Any], None]] = []
+
+from portal.backoffice import hook as _backoffice  # noqa: E402,F401  (staff back office)

@@ -1,0 +1,59 @@
+"""Staff sessions (own session keys, separate from citizens') and per-page role checks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from portal.backoffice.models import StaffMember
+from portal.backoffice.repository import StaffRepository
+from portal.deps import DbSession
+from portal.errors import Forbidden, PortalError
+
+STAFF_ID, STAFF_EPOCH = "staff_id", "staff_epoch"
+
+
+class StaffLoginRequired(PortalError):
+    """Raised by the staff dependency; the back office's handler redirects to its login page."""
+
+    status = 401
+    code = "staff_login_required"
+    message = "Vui lòng đăng nhập bằng tài khoản cán bộ."
+
+
+def login_staff(request: Request, member: StaffMember) -> None:
+    request.session.clear()  # a fresh session on login defeats fixation
+    request.session[STAFF_ID] = member.id
+    request.session[STAFF_EPOCH] = member.session_epoch
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def logout_staff(request: Request) -> None:
+    request.session.clear()
+
+
+def get_staff(request: Request, session: DbSession) -> StaffMember:
+    staff_id = request.session.get(STAFF_ID) if "session" in request.scope else None
+    member = StaffRepository(session).get(int(staff_id)) if staff_id is not None else None
+    if member is None or not member.active or request.session.get(STAFF_EPOCH) != member.session_epoch:
+        if staff_id is not None:
+            logout_staff(request)
+        raise StaffLoginRequired()
+    return member
+
+
+CurrentStaff = Annotated[StaffMember, Depends(get_staff)]
+
+
+def require_role(*roles: str) -> Callable[[StaffMember], StaffMember]:
+    """A dependency admitting staff holding any of ``roles`` (a 403 page otherwise)."""
+
+    def check(staff: CurrentStaff) -> StaffMember:
+        if not staff.has_role(*roles):
+            raise Forbidden("Tài khoản của bạn không có vai trò được phép mở trang này.")
+        return staff
+
+    return check

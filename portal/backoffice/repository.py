@@ -1,0 +1,341 @@
+"""All SQL of the back office: staff, queues (keyset pages), optimistic case updates, audit log."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from portal.backoffice.models import CaseAccessLog, DeadlineAlert, StaffMember, StaffRole
+from portal.db import utcnow
+from portal.models import Application, CaseEvent
+
+# -- staff ----------------------------------------------------------------------------------
+
+
+class StaffRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, staff_id: int) -> StaffMember | None:
+        return self.session.get(StaffMember, staff_id)
+
+    def by_login(self, login: str) -> StaffMember | None:
+        return self.session.scalars(select(StaffMember).where(StaffMember.login == login)).first()
+
+    def add(self, member: StaffMember) -> StaffMember:
+        self.session.add(member)
+        self.session.flush()
+        return member
+
+    def list(self, agency_id: str | None = None) -> list[StaffMember]:
+        stmt = select(StaffMember).order_by(StaffMember.agency_id, StaffMember.full_name, StaffMember.id)
+        if agency_id:
+            stmt = stmt.where(StaffMember.agency_id == agency_id)
+        return list(self.session.scalars(stmt))
+
+    def with_role(self, agency_id: str, role: str) -> list[StaffMember]:
+        stmt = (
+            select(StaffMember)
+            .join(StaffRole, StaffRole.staff_id == StaffMember.id)
+            .where(StaffMember.agency_id == agency_id, StaffMember.active.is_(True), StaffRole.role == role)
+            .order_by(StaffMember.full_name, StaffMember.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def names(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(StaffMember.id, StaffMember.full_name).where(StaffMember.id.in_(wanted))
+        )
+        return {row.id: row.full_name for row in rows}
+
+    def counts_by_agency(self) -> dict[str, int]:
+        stmt = (
+            select(StaffMember.agency_id, func.count())
+            .where(StaffMember.active.is_(True))
+            .group_by(StaffMember.agency_id)
+        )
+        return {agency: int(n) for agency, n in self.session.execute(stmt)}
+
+
+# -- queues -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last row of a page: the (effective_due_date, id) sort key."""
+
+    due: date
+    id: str
+
+    def encode(self) -> str:
+        raw = f"{self.due.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None) -> Cursor | None:
+        if not token:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            day, _, case_id = raw.partition("|")
+            if not case_id or len(case_id) > 36:
+                return None
+            return cls(date.fromisoformat(day), case_id)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    agency_id: str
+    open_only: bool = True
+    assignee_id: int | None = None
+    unassigned: bool = False
+    statuses: tuple[str, ...] = ()  # empty: any
+    exclude_statuses: tuple[str, ...] = ()
+    procedure_code: str | None = None
+    due_from: date | None = None  # inclusive bounds on effective_due_date
+    due_to: date | None = None
+    case_code: str | None = None
+    cccd: str | None = None
+    name_folded: str | None = None  # substring of the accent-free applicant name
+
+
+QUEUE_COLUMNS = (
+    Application.id,
+    Application.case_code,
+    Application.procedure_code,
+    Application.definition_version,
+    Application.status,
+    Application.applicant_name,
+    Application.applicant_cccd,
+    Application.submitted_at,
+    Application.effective_due_date,
+    Application.assignee_id,
+    Application.closed_at,
+    Application.lock_version,
+)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class QueueRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _conditions(self, f: QueueFilter) -> list[ColumnElement[bool]]:
+        c = Application
+        where: list[ColumnElement[bool]] = [c.agency_id == f.agency_id, c.effective_due_date.is_not(None)]
+        if f.open_only:
+            where.append(c.closed_at.is_(None))  # with the line above: the partial indexes' predicate
+        if f.unassigned:
+            where.append(c.assignee_id.is_(None))
+        elif f.assignee_id is not None:
+            where.append(c.assignee_id == f.assignee_id)
+        if len(f.statuses) == 1:
+            where.append(c.status == f.statuses[0])
+        elif f.statuses:
+            where.append(c.status.in_(f.statuses))
+        if f.exclude_statuses:
+            where.append(c.status.not_in(f.exclude_statuses))
+        if f.procedure_code:
+            where.append(c.procedure_code == f.procedure_code)
+        if f.due_from is not None:
+            where.append(c.effective_due_date >= f.due_from)
+        if f.due_to is not None:
+            where.append(c.effective_due_date <= f.due_to)
+        if f.case_code:
+            where.append(c.case_code == f.case_code)
+        if f.cccd:
+            where.append(c.applicant_cccd == f.cccd)
+        if f.name_folded:
+            where.append(c.applicant_name_folded.like(f"%{_escape_like(f.name_folded)}%", escape="\\"))
+        return where
+
+    def page(self, f: QueueFilter, *, after: Cursor | None = None, limit: int = 25) -> list[Any]:
+        """``limit + 1`` rows at most (the extra one says there is a next page), deadline first."""
+        where = self._conditions(f)
+        if after is not None:
+            where.append(tuple_(Application.effective_due_date, Application.id) > tuple_(after.due, after.id))
+        stmt = (
+            select(*QUEUE_COLUMNS)
+            .where(and_(*where))
+            .order_by(Application.effective_due_date, Application.id)
+            .limit(limit + 1)
+        )
+        return list(self.session.execute(stmt))
+
+    def count(self, f: QueueFilter) -> int:
+        return int(
+            self.session.scalar(select(func.count()).select_from(Application).where(*self._conditions(f)))
+            or 0
+        )
+
+    def count_by_status(self, agency_id: str, statuses: Sequence[str]) -> dict[str, int]:
+        stmt = (
+            select(Application.status, func.count())
+            .where(Application.agency_id == agency_id, Application.status.in_(statuses))
+            .group_by(Application.status)
+        )
+        return {status: int(n) for status, n in self.session.execute(stmt)}
+
+    def count_by_procedure(self, agency_id: str) -> dict[str, int]:
+        f = QueueFilter(agency_id)
+        stmt = (
+            select(Application.procedure_code, func.count())
+            .where(*self._conditions(f))
+            .group_by(Application.procedure_code)
+        )
+        return {code: int(n) for code, n in self.session.execute(stmt)}
+
+    def alerts_on(self, day: date, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        stmt = select(DeadlineAlert.application_id, DeadlineAlert.level).where(
+            DeadlineAlert.day == day, DeadlineAlert.application_id.in_(ids)
+        )
+        return {row.application_id: row.level for row in self.session.execute(stmt)}
+
+    def due_by(
+        self, last_day: date, exclude_statuses: Sequence[str], *, after_id: str = "", limit: int = 500
+    ) -> list[Application]:
+        """Open cases due on or before ``last_day`` (all agencies), for the deadline job, by id pages."""
+        stmt = (
+            select(Application)
+            .where(
+                Application.closed_at.is_(None),
+                Application.effective_due_date.is_not(None),
+                Application.effective_due_date <= last_day,
+                Application.status.not_in(exclude_statuses),
+                Application.id > after_id,
+            )
+            .order_by(Application.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+
+# -- cases: optimistic updates, history --------------------------------------------------------
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, application_id: str) -> Application | None:
+        return self.session.get(Application, application_id)
+
+    def events(self, application_id: str) -> list[CaseEvent]:
+        stmt = select(CaseEvent).where(CaseEvent.application_id == application_id).order_by(CaseEvent.id)
+        return list(self.session.scalars(stmt))
+
+    def apply(self, application_id: str, expected_version: int, values: dict[str, Any]) -> bool:
+        """UPDATE … SET lock_version = lock_version + 1 WHERE id = … AND lock_version = expected.
+
+        False when another transaction changed the case first (nothing is written then). On
+        PostgreSQL a concurrent writer waits for the row lock, then sees the new version and
+        matches no row, so of two simultaneous actions exactly one succeeds.
+        """
+        stmt = (
+            update(Application)
+            .where(Application.id == application_id, Application.lock_version == expected_version)
+            .values(**values, lock_version=Application.lock_version + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        result = self.session.execute(stmt)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        app = self.session.get(Application, application_id)
+        if app is not None:
+            self.session.refresh(app)
+        return True
+
+    def add_event(self, event: CaseEvent) -> CaseEvent:
+        self.session.add(event)
+        self.session.flush()
+        return event
+
+
+# -- audit log, alerts ------------------------------------------------------------------------------
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def log(self, entry: CaseAccessLog) -> None:
+        self.session.execute(
+            insert(CaseAccessLog).values(
+                at=entry.at or utcnow(),
+                staff_id=entry.staff_id,
+                staff_login=entry.staff_login,
+                application_id=entry.application_id,
+                case_code=entry.case_code,
+                what=entry.what,
+                client_ip=entry.client_ip,
+            )
+        )
+
+    def page(
+        self,
+        *,
+        before_id: int | None = None,
+        case_code: str | None = None,
+        staff_login: str | None = None,
+        limit: int = 50,
+    ) -> list[CaseAccessLog]:
+        stmt = select(CaseAccessLog).order_by(CaseAccessLog.id.desc()).limit(limit + 1)
+        if before_id is not None:
+            stmt = stmt.where(CaseAccessLog.id < before_id)
+        if case_code:
+            stmt = stmt.where(CaseAccessLog.case_code == case_code)
+        if staff_login:
+            stmt = stmt.where(CaseAccessLog.staff_login == staff_login)
+        return list(self.session.scalars(stmt))
+
+    def for_case(self, application_id: str) -> list[CaseAccessLog]:
+        stmt = (
+            select(CaseAccessLog)
+            .where(CaseAccessLog.application_id == application_id)
+            .order_by(CaseAccessLog.id)
+        )
+        return list(self.session.scalars(stmt))
+
+
+class AlertRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, application_id: str, day: date, level: str, recipients: int, at: datetime) -> bool:
+        """Insert the day's alert for a case; False if it was already flagged that day."""
+        dialect = self.session.get_bind().dialect.name
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = ins(DeadlineAlert).values(
+            application_id=application_id, day=day, level=level, recipients=recipients, created_at=at
+        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=[DeadlineAlert.application_id, DeadlineAlert.day])
+        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "AlertRepository",
+    "AuditRepository",
+    "CaseRepository",
+    "Cursor",
+    "QueueFilter",
+    "QueueRepository",
+    "StaffRepository",
+]

@@ -1,0 +1,528 @@
+"""Staff pages under /can-bo: login, queues, the case page and its actions, documents, administration."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from portal.applications.repository import ApplicationRepository
+from portal.backoffice import documents
+from portal.backoffice.auth import CurrentStaff, StaffLoginRequired, login_staff, logout_staff, require_role
+from portal.backoffice.models import CASE_ROLES, STAFF_ROLES, StaffMember
+from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, QueueService, WorkflowIndex
+from portal.backoffice.repository import AuditRepository, QueueRepository, StaffRepository
+from portal.backoffice.service import CaseService
+from portal.backoffice.staff import StaffService, role_label
+from portal.deps import DbSession, client_ip
+from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from portal.models import Application, CaseEvent
+from portal.web import security
+from portal.web.render import flash, is_htmx, redirect, render
+from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
+
+router = APIRouter(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+
+CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
+Admin = Annotated[StaffMember, Depends(require_role("admin"))]
+
+
+# -- dependencies ---------------------------------------------------------------------------
+
+
+def case_service(request: Request, session: DbSession) -> CaseService:
+    state = request.app.state
+    return CaseService(
+        session, state.registry, state.calendar, state.backoffice_effects, str(state.settings.base_url)
+    )
+
+
+def queue_service(request: Request, session: DbSession) -> QueueService:
+    index: WorkflowIndex = request.app.state.backoffice_index
+    return QueueService(QueueRepository(session), StaffRepository(session), index, request.app.state.calendar)
+
+
+def staff_service(request: Request, session: DbSession) -> StaffService:
+    return StaffService(StaffRepository(session), request.app.state.settings, request.app.state.registry)
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+Cases = Annotated[CaseService, Depends(case_service)]
+Form = Annotated[FormData, Depends(read_form)]
+Queues = Annotated[QueueService, Depends(queue_service)]
+Staff = Annotated[StaffService, Depends(staff_service)]
+
+
+def page(
+    request: Request,
+    template: str,
+    staff: StaffMember | None,
+    ctx: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    context = {
+        "staff": staff,
+        "role_label": role_label,
+        "CASE_ROLES": CASE_ROLES,
+        "role_labels": lambda member: ", ".join(role_label(r) for r in member.roles),
+    }
+    context.update(ctx or {})
+    return render(request, template, context, status=status, block=block)
+
+
+def _home_for(staff: StaffMember) -> str:
+    if staff.has_role(*CASE_ROLES):
+        return "/can-bo/ho-so"
+    if staff.has_role("admin"):
+        return "/can-bo/quan-tri/can-bo"
+    return "/can-bo/trang-chu"
+
+
+# -- login ------------------------------------------------------------------------------------
+
+
+@router.get("")
+@router.get("/")
+def staff_root(request: Request, session: DbSession) -> Response:
+    staff_id = request.session.get("staff_id")
+    member = StaffRepository(session).get(int(staff_id)) if staff_id is not None else None
+    return redirect(
+        request, _home_for(member) if member is not None and member.active else "/can-bo/dang-nhap"
+    )
+
+
+@router.get("/dang-nhap")
+def login_form(request: Request, next: str = "") -> Response:
+    return page(request, "staff/login.html", None, {"values": {"next": next}, "errors": {}})
+
+
+@router.post("/dang-nhap")
+async def login(request: Request, service: Staff) -> Response:
+    form = await request.form()
+    values = {"login": str(form.get("login") or ""), "next": str(form.get("next") or "")}
+    try:
+        member = service.login(values["login"], str(form.get("password") or ""), client_ip=client_ip(request))
+    except ValidationFailed as exc:
+        return page(request, "staff/login.html", None, {"values": values, "errors": exc.fields}, status=422)
+    except RateLimited as exc:
+        return page(
+            request,
+            "staff/login.html",
+            None,
+            {"values": values, "errors": {"login": exc.message}},
+            status=429,
+        )
+    login_staff(request, member)
+    target = values["next"]
+    if not (target.startswith("/can-bo/") and not target.startswith("//")):
+        target = _home_for(member)
+    return redirect(request, target)
+
+
+@router.post("/dang-xuat")
+def logout(request: Request) -> Response:
+    logout_staff(request)
+    return redirect(request, "/can-bo/dang-nhap")
+
+
+@router.get("/trang-chu")
+def staff_home(request: Request, staff: CurrentStaff) -> Response:
+    return page(request, "staff/home.html", staff)
+
+
+# -- queues ----------------------------------------------------------------------------------------
+
+
+@router.get("/ho-so")
+def queue(
+    request: Request,
+    staff: CaseWorker,
+    queues: Queues,
+    hang: str = "dang-xu-ly",
+    trang_thai: str = "",
+    thu_tuc: str = "",
+    han: str = "",
+    q: str = "",
+    ca_da_xong: str = "",
+    sau: str = "",
+) -> Response:
+    params = QueueParams(
+        queue=hang if hang in QUEUES else "dang-xu-ly",
+        status=trang_thai[:40],
+        procedure=thu_tuc[:20],
+        deadline=han if han in DEADLINE_FILTERS else "",
+        q=q[:100],
+        include_closed=bool(ca_da_xong),
+        after=sau[:200],
+    )
+    result = queues.page(staff, params)
+    ctx = {
+        "result": result,
+        "counts": queues.counts(staff),
+        "QUEUES": QUEUES,
+        "params": params,
+        "index": queues.index,
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "results":
+        return page(request, "staff/queue.html", staff, ctx, block="results")
+    return page(request, "staff/queue.html", staff, ctx)
+
+
+# -- the case page and its actions -----------------------------------------------------------------
+
+
+def _case_context(
+    request: Request,
+    staff: StaffMember,
+    cases: CaseService,
+    app: Application,
+    *,
+    errors: dict[str, str] | None = None,
+    active: str = "",
+    values: dict[str, Any] | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    definition = cases.definition_of(app)
+    events = cases.events(app)
+    attachments = ApplicationRepository(cases.session).attachments(app.id)
+    requested = [e for e in events if (e.details or {}).get("supplement_request")]
+    requested_at = requested[-1].at if requested else None
+    names = StaffRepository(cases.session).names([app.assignee_id] if app.assignee_id else [])
+    cases.log_view(staff, app, "xem hồ sơ", client_ip(request))
+    return {
+        "app": app,
+        "d": definition,
+        "state": definition.workflow.state(app.status),
+        "agency": cases.registry.agencies.get(app.agency_id or ""),
+        "events": events,
+        "attachments": attachments,
+        "supplement_since": requested_at,
+        "deadline": cases.deadline(app, events),
+        "offered": cases.offered_actions(staff, app, events),
+        "documents": documents.available(app, events),
+        "assignee_name": names.get(app.assignee_id or 0, ""),
+        "errors": errors or {},
+        "active": active,
+        "values": values or {},
+        "notice": notice,
+        "ROLE_LABELS": ROLE_LABELS,
+        "supplement_items": (requested[-1].details or {}).get("items", []) if requested else [],
+        "state_label": lambda key: _state_label(definition, key),
+    }
+
+
+def _state_label(definition: Any, key: str | None) -> str:
+    if not key:
+        return ""
+    try:
+        return str(definition.workflow.state(key).label.vi)
+    except KeyError:
+        return key
+
+
+@router.get("/ho-so/{application_id}")
+def case_page(request: Request, application_id: str, staff: CaseWorker, cases: Cases) -> Response:
+    app = cases.case_for_staff(staff, application_id)
+    return page(request, "staff/case.html", staff, _case_context(request, staff, cases, app))
+
+
+def _parse_date(raw: str) -> date | None:
+    raw = raw.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(raw, fmt).date()  # noqa: DTZ007 (a calendar date, no time)
+        except ValueError:
+            continue
+    return None
+
+
+def action_inputs(form: FormData) -> tuple[ActionInputs, dict[str, str]]:
+    """The action form's inputs, and field errors for values that cannot even be parsed."""
+    errors: dict[str, str] = {}
+    lines = [line.strip() for line in str(form.get("items") or "").splitlines()]
+    items = tuple(str(v) for v in form.getlist("item_docs") if isinstance(v, str)) + tuple(
+        x for x in lines if x
+    )
+    raw_date = str(form.get("new_date") or "")
+    new_date = _parse_date(raw_date) if raw_date else None
+    if raw_date and new_date is None:
+        errors["new_date"] = "Ngày hẹn mới không hợp lệ; vui lòng nhập theo dạng dd/mm/yyyy."
+    inputs = ActionInputs(
+        comment=str(form.get("comment") or ""),
+        reason=str(form.get("reason") or "") or None,
+        items=items,
+        new_date=new_date,
+        assignee=str(form.get("assignee") or "") or None,
+    )
+    return inputs, errors
+
+
+@router.post("/ho-so/{application_id}/thao-tac/{action_key}")
+def take_action(
+    request: Request, application_id: str, action_key: str, staff: CaseWorker, cases: Cases, form: Form
+) -> Response:
+    # a plain def: effects (signing, PDF rendering) are blocking and run in the thread pool
+    app = cases.case_for_staff(staff, application_id)
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
+    values["item_docs"] = [v for v in form.getlist("item_docs") if isinstance(v, str)]
+    inputs, parse_errors = action_inputs(form)
+    try:
+        version = int(str(form.get("version") or ""))
+    except ValueError:
+        version = -1
+    status, notice, errors = 200, "", {}
+    if parse_errors:
+        status, errors = 422, {f"{action_key}-{k}": v for k, v in parse_errors.items()}
+    else:
+        try:
+            transition = cases.act(staff, app, action_key, inputs, version)
+        except WorkflowError as exc:
+            field = getattr(exc, "field", None)
+            status = exc.status_code
+            if field:
+                errors = {f"{action_key}-{field}": exc.message}
+            else:
+                notice = exc.message
+        except Conflict as exc:
+            status, notice = 409, exc.message
+        else:
+            flash(request, f"Đã thực hiện «{transition.action_label}» cho hồ sơ {app.case_code}.")
+            return redirect(request, f"/can-bo/ho-so/{app.id}")
+    ctx = _case_context(
+        request, staff, cases, app, errors=errors, active=action_key, values=values, notice=notice
+    )
+    return page(request, "staff/case.html", staff, ctx, status=status)
+
+
+@router.get("/ho-so/{application_id}/tep/{attachment_id}")
+def attachment(
+    request: Request, application_id: str, attachment_id: str, staff: CaseWorker, cases: Cases
+) -> Response:
+    app = cases.case_for_staff(staff, application_id)
+    found = ApplicationRepository(cases.session).attachment(app.id, attachment_id)
+    if found is None:
+        raise NotFound()
+    cases.log_view(staff, app, f"tải tệp {found.document_key}", client_ip(request))
+    content = request.app.state.files.read(found.storage_key)
+    return Response(
+        content,
+        media_type=found.content_type,
+        headers={"Content-Disposition": f'inline; filename="{found.id}"', "Cache-Control": "no-store"},
+    )
+
+
+def _document(
+    request: Request, staff: StaffMember, cases: Cases, application_id: str, kind_slug: str
+) -> tuple[documents.DocumentKind, dict[str, Any], Application]:
+    app = cases.case_for_staff(staff, application_id)
+    kind = documents.KINDS.get(kind_slug)
+    if kind is None:
+        raise NotFound()
+    events: list[CaseEvent] = cases.events(app)
+    attachments = ApplicationRepository(cases.session).attachments(app.id)
+    ctx = documents.document_context(
+        kind,
+        app,
+        cases.definition_of(app),
+        events,
+        attachments,
+        cases.registry,
+        cases.calendar,
+        cases.base_url,
+    )
+    cases.log_view(staff, app, f"văn bản {kind.slug}", client_ip(request))
+    return kind, ctx, app
+
+
+@router.get("/ho-so/{application_id}/van-ban/{kind_slug}.pdf")
+def document_pdf(
+    request: Request, application_id: str, kind_slug: str, staff: CaseWorker, cases: Cases
+) -> Response:
+    kind, ctx, app = _document(request, staff, cases, application_id, kind_slug)
+    return Response(
+        documents.render_document_pdf(kind, ctx),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{kind.slug}-{app.case_code}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/ho-so/{application_id}/van-ban/{kind_slug}")
+def document_page(
+    request: Request, application_id: str, kind_slug: str, staff: CaseWorker, cases: Cases
+) -> Response:
+    kind, ctx, _ = _document(request, staff, cases, application_id, kind_slug)
+    return Response(
+        documents.render_html(kind, ctx),
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- administration ---------------------------------------------------------------------------------
+
+
+def _staff_values(form: FormData) -> dict[str, Any]:
+    return {
+        "login": str(form.get("login") or ""),
+        "full_name": str(form.get("full_name") or ""),
+        "email": str(form.get("email") or ""),
+        "agency_id": str(form.get("agency_id") or ""),
+        "roles": [r for r in form.getlist("roles") if isinstance(r, str)],
+    }
+
+
+def _admin_ctx(request: Request, **extra: Any) -> dict[str, Any]:
+    registry = request.app.state.registry
+    return {"agencies": list(registry.agencies.values()), "STAFF_ROLES": STAFF_ROLES, **extra}
+
+
+@router.get("/quan-tri")
+def admin_root(request: Request, staff: Admin) -> Response:
+    return redirect(request, "/can-bo/quan-tri/can-bo")
+
+
+@router.get("/quan-tri/can-bo")
+def staff_list(request: Request, staff: Admin, session: DbSession, co_quan: str = "") -> Response:
+    members = StaffRepository(session).list(co_quan or None)
+    return page(
+        request, "staff/admin_staff.html", staff, _admin_ctx(request, members=members, agency_filter=co_quan)
+    )
+
+
+@router.get("/quan-tri/can-bo/moi")
+def staff_new(request: Request, staff: Admin) -> Response:
+    ctx = _admin_ctx(request, member=None, values={"agency_id": staff.agency_id, "roles": []}, errors={})
+    return page(request, "staff/admin_staff_form.html", staff, ctx)
+
+
+@router.post("/quan-tri/can-bo/moi")
+async def staff_create(request: Request, staff: Admin, service: Staff) -> Response:
+    form = await request.form()
+    values = _staff_values(form)
+    try:
+        member = service.create(**values, password=str(form.get("password") or ""))
+    except ValidationFailed as exc:
+        ctx = _admin_ctx(request, member=None, values=values, errors=exc.fields)
+        return page(request, "staff/admin_staff_form.html", staff, ctx, status=422)
+    flash(request, f"Đã tạo tài khoản cán bộ {member.login}.")
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+@router.get("/quan-tri/can-bo/{staff_id}")
+def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
+    member = service.get(staff_id)
+    values = {
+        "login": member.login,
+        "full_name": member.full_name,
+        "email": member.email or "",
+        "agency_id": member.agency_id,
+        "roles": member.roles,
+    }
+    return page(
+        request,
+        "staff/admin_staff_form.html",
+        staff,
+        _admin_ctx(
+            request,
+            member=member,
+            values=values,
+            errors={},
+            new_password=request.session.pop("new_password", None),
+        ),
+    )
+
+
+@router.post("/quan-tri/can-bo/{staff_id}")
+async def staff_update(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
+    member = service.get(staff_id)
+    form = await request.form()
+    values = {**_staff_values(form), "login": member.login, "agency_id": member.agency_id}
+    try:
+        service.update(
+            member, full_name=values["full_name"], email=values["email"], roles=values["roles"], by=staff
+        )
+    except ValidationFailed as exc:
+        ctx = _admin_ctx(request, member=member, values=values, errors=exc.fields)
+        return page(request, "staff/admin_staff_form.html", staff, ctx, status=422)
+    flash(request, "Đã lưu thông tin cán bộ.")
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+@router.post("/quan-tri/can-bo/{staff_id}/trang-thai")
+async def staff_set_active(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
+    member = service.get(staff_id)
+    form = await request.form()
+    active = str(form.get("active") or "") == "1"
+    service.set_active(member, active, by=staff)
+    flash(request, f"Đã {'mở khoá' if active else 'khoá'} tài khoản {member.login}.")
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+@router.post("/quan-tri/can-bo/{staff_id}/dat-lai-mat-khau")
+def staff_reset_password(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
+    member = service.get(staff_id)
+    request.session["new_password"] = service.reset_password(member)
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+@router.get("/quan-tri/co-quan")
+def agencies(request: Request, staff: Admin, session: DbSession) -> Response:
+    counts = StaffRepository(session).counts_by_agency()
+    today = date.today()
+    return page(request, "staff/admin_agencies.html", staff, _admin_ctx(request, counts=counts, today=today))
+
+
+@router.get("/quan-tri/nhat-ky")
+def access_log(
+    request: Request,
+    staff: Admin,
+    session: DbSession,
+    ma: str = "",
+    can_bo: str = "",
+    truoc: int | None = None,
+) -> Response:
+    rows = AuditRepository(session).page(
+        before_id=truoc, case_code=ma.strip().upper() or None, staff_login=can_bo.strip().lower() or None
+    )
+    more = len(rows) > 50
+    rows = rows[:50]
+    return page(
+        request,
+        "staff/admin_log.html",
+        staff,
+        {"rows": rows, "ma": ma, "can_bo": can_bo, "next_before": rows[-1].id if more and rows else None},
+    )
+
+
+def install(app: Any) -> None:
+    """Routers, the login redirect, and the state the pages need."""
+    from fastapi.responses import RedirectResponse
+
+    from portal.backoffice.citizen_web import router as citizen_router
+    from portal.backoffice.effects import DefaultEffects
+
+    app.state.backoffice_index = WorkflowIndex(app.state.registry)
+    if not hasattr(app.state, "backoffice_effects"):
+        app.state.backoffice_effects = DefaultEffects()
+
+    async def to_login(request: Request, exc: Exception) -> Response:
+        target = request.url.path if request.method == "GET" else "/can-bo/ho-so"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": "/can-bo/dang-nhap"})
+        return RedirectResponse(f"/can-bo/dang-nhap?next={quote(target)}", status_code=303)
+
+    app.add_exception_handler(StaffLoginRequired, to_login)
+    app.include_router(router)
+    app.include_router(citizen_router)

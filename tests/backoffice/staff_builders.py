@@ -1,0 +1,184 @@
+"""Builders for back-office tests: staff accounts, logins, actions over HTTP, cases inserted directly."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from portal.backoffice.effects import Effects
+from portal.backoffice.models import StaffMember, StaffRole
+from portal.models import Application, new_id
+from workflows.text import fold
+
+PASSWORD = "matkhau-can-bo-1"  # noqa: S105 (test data)
+_HASH_CACHE: dict[str, str] = {}
+
+
+def _hash(password: str) -> str:
+    from portal.backoffice.staff import hash_password
+
+    if password not in _HASH_CACHE:  # argon2 is slow on purpose; one hash serves every test
+        _HASH_CACHE[password] = hash_password(password)
+    return _HASH_CACHE[password]
+
+
+def create_staff(
+    session: Session,
+    login: str,
+    name: str,
+    roles: list[str],
+    *,
+    agency: str = "H29.41.04",
+    email: str | None = None,
+) -> StaffMember:
+    member = StaffMember(
+        login=login,
+        full_name=name,
+        email=email or f"{login}@thoian.test",
+        agency_id=agency,
+        password_hash=_hash(PASSWORD),
+        active=True,
+        session_epoch=1,
+        role_rows=[StaffRole(role=r) for r in roles],
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def page_csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+        r'"X-CSRF-Token": "([^"]+)"', html
+    )
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def login(client: TestClient, login_name: str, password: str) -> Any:
+    token = page_csrf(client.get("/can-bo/dang-nhap").text)
+    response = client.post(
+        "/can-bo/dang-nhap",
+        data={"csrf_token": token, "login": login_name, "password": password},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:1000]
+    return response
+
+
+def case_version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, "no action form on the case page"
+    return found.group(1)
+
+
+def act(client: TestClient, app_id: str, action: str, *, version: str | None = None, **fields: Any) -> Any:
+    """Take ``action`` from the case page as a staff member would (CSRF token and version from the page)."""
+    html = client.get(f"/can-bo/ho-so/{app_id}").text
+    data: dict[str, Any] = {"csrf_token": page_csrf(html), "version": version or _version_or_zero(html)}
+    data.update(fields)
+    return client.post(f"/can-bo/ho-so/{app_id}/thao-tac/{action}", data=data, follow_redirects=False)
+
+
+def _version_or_zero(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    return found.group(1) if found else "0"
+
+
+def state_of(session: Session, app_id: str) -> Application:
+    """The case as committed now, with its history, detached (no transaction left holding SQLite's lock)."""
+    session.rollback()
+    app = session.get(Application, app_id, populate_existing=True)
+    assert app is not None
+    _ = list(app.events)
+    session.expunge_all()
+    session.rollback()
+    return app
+
+
+def insert_case(
+    session: Session,
+    *,
+    due: date,
+    number: int,
+    agency: str = "H29.41.04",
+    status: str = "dang_tham_dinh",
+    name: str = "Trần Thị Mai",
+    cccd: str = "079185012345",
+    assignee: int | None = None,
+    procedure: str = "2.002481",
+    version: int = 2,
+    closed: bool = False,
+    submitted: datetime | None = None,
+) -> Application:
+    """A submitted case written directly (queue tests need many; the HTTP flow is tested elsewhere)."""
+    app = Application(
+        id=new_id(),
+        procedure_code=procedure,
+        definition_version=version,
+        agency_id=agency,
+        status=status,
+        case_code=f"{agency}-261201-{number:04d}",
+        applicant_name=name,
+        applicant_name_folded=fold(name),
+        applicant_cccd=cccd,
+        applicant_phone="0987654321",
+        data={"fields": {}},
+        submitted_at=submitted or datetime(2026, 11, 2, 2, 0, tzinfo=UTC),
+        due_date=due,
+        effective_due_date=due,
+        assignee_id=assignee,
+        closed_at=datetime.now(UTC) if closed else None,
+    )
+    session.add(app)
+    session.flush()
+    return app
+
+
+@dataclass
+class RecordingEffects:
+    """Wraps the real effects: records each call, then delegates (real signing/e-mail when installed)."""
+
+    delegate: Effects | None = None
+    signed: list[tuple[str, int]] = field(default_factory=list)
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+
+    def issue_result(self, session: Session, application: Application, definition: Any, signer: Any) -> Any:
+        self.signed.append((application.id, signer.id))
+        result = None
+        if self.delegate is not None and _installed("portal.signing"):
+            result = self.delegate.issue_result(session, application, definition, signer)
+        self.results.append(result)
+        return result
+
+    def enqueue_email(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template: str,
+        context: dict[str, Any],
+        case_id: str,
+        dedupe_key: str,
+    ) -> None:
+        self.emails.append(
+            {"to": to, "template": template, "context": context, "case_id": case_id, "dedupe_key": dedupe_key}
+        )
+        if self.delegate is not None:
+            self.delegate.enqueue_email(
+                session, to=to, template=template, context=context, case_id=case_id, dedupe_key=dedupe_key
+            )
+
+    def templates(self) -> list[str]:
+        return [e["template"] for e in self.emails]
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
