@@ -44,6 +44,10 @@ class StrictFormValidation(FormValidationAction, ABC):
     def invalid(
         self, slot: str, message: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
+        if slot != tracker.get_slot("requested_slot"):
+            # Picked up in passing (e.g. a number typed for another question):
+            # drop it quietly, the form will ask for it in its turn.
+            return {slot: None}
         retries = int(tracker.get_slot("form_retries") or 0) + 1
         if retries >= MAX_RETRIES:
             dispatcher.utter_message(text=MSG_STOPPED.format(n=retries))

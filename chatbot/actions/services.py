@@ -92,8 +92,10 @@ class ActionCreateApplication(Action):
             # Keep every slot and the same Idempotency-Key for the retry.
             return [SlotSet("application_key", key), SlotSet("application_confirmed", None)]
         except PortalRejected as exc:
-            dispatcher.utter_message(text=_rejection_text(exc))
             cleared = [SlotSet(slot, None) for f, slot in FIELD_TO_SLOT.items() if f in exc.fields]
+            # Only the refused fields are asked again; the rest is kept.
+            buttons = [{"title": "Nhập lại", "payload": "/start_application"}] if cleared else None
+            dispatcher.utter_message(text=_rejection_text(exc), buttons=buttons)
             return cleared + [SlotSet("application_key", None), SlotSet("application_confirmed", None)]
         link = absolute_url(created.get("resume_url"), tracker)
         dispatcher.utter_message(

@@ -17,12 +17,6 @@ DOMAIN = {
 }
 
 
-def validate(form, dispatcher, **kwargs):
-    slots = kwargs.pop("slots", {})
-    tracker = make_tracker(slots=slots, **kwargs)
-    return form.validate_phone, tracker
-
-
 async def test_phone_is_normalised(dispatcher):
     tracker = make_tracker("+84 912 345 678", slots={"phone": "+84 912 345 678"})
     result = ValidateCaseStatusForm().validate_phone("+84 912 345 678", dispatcher, tracker, DOMAIN)
@@ -32,19 +26,26 @@ async def test_phone_is_normalised(dispatcher):
 
 async def test_invalid_answers_count_and_stop_the_form_at_three(dispatcher):
     form = ValidateCaseStatusForm()
-    tracker = make_tracker("abc", slots={"form_retries": 0.0})
+    tracker = make_tracker("abc", slots={"form_retries": 0.0}, requested_slot="phone")
     first = form.validate_phone("abc", dispatcher, tracker, DOMAIN)
     assert first == {"phone": None, "form_retries": 1.0}
     assert "10 chữ số" in texts(dispatcher)
 
-    tracker = make_tracker("abc", slots={"form_retries": 2.0})
+    tracker = make_tracker("abc", slots={"form_retries": 2.0}, requested_slot="phone")
     third = form.validate_phone("abc", dispatcher, tracker, DOMAIN)
     assert third == {"phone": None, "form_retries": 0.0, "requested_slot": None}
     assert "tạm dừng" in texts(dispatcher)
 
 
+async def test_invalid_value_for_another_slot_is_dropped_quietly(dispatcher):
+    tracker = make_tracker("123", slots={"form_retries": 1.0}, requested_slot="case_code")
+    result = ValidateCaseStatusForm().validate_phone("123", dispatcher, tracker, DOMAIN)
+    assert result == {"phone": None}
+    assert dispatcher.messages == []
+
+
 async def test_yes_is_not_a_name(dispatcher):
-    tracker = make_tracker("có")
+    tracker = make_tracker("có", requested_slot="full_name")
     result = ValidateApplicationForm().validate_full_name("có", dispatcher, tracker, DOMAIN)
     assert result["full_name"] is None
 
@@ -53,7 +54,7 @@ async def test_case_code_format(dispatcher):
     form = ValidateCaseStatusForm()
     ok = form.validate_case_code("mã là h29.12.10-261128-0001", dispatcher, make_tracker(), DOMAIN)
     assert ok == {"case_code": "H29.12.10-261128-0001"}
-    bad = form.validate_case_code("12345", dispatcher, make_tracker(), DOMAIN)
+    bad = form.validate_case_code("12345", dispatcher, make_tracker(requested_slot="case_code"), DOMAIN)
     assert bad["case_code"] is None and "H29.12.10-261128-0001" in texts(dispatcher)
 
 
@@ -67,7 +68,7 @@ async def test_procedure_typed_as_text_is_resolved_to_its_code(portal, dispatche
 
 async def test_ambiguous_procedure_offers_buttons(portal, dispatcher):
     result = await ValidateApplicationForm().validate_procedure(
-        "văn bằng", dispatcher, make_tracker("văn bằng"), DOMAIN
+        "văn bằng", dispatcher, make_tracker("văn bằng", requested_slot="procedure"), DOMAIN
     )
     assert result == {"procedure": None}
     assert len(dispatcher.messages[0]["buttons"]) == 2
@@ -93,7 +94,8 @@ async def test_email_can_be_skipped(dispatcher):
     form = ValidateApplicationForm()
     assert form.validate_email("-", dispatcher, make_tracker(), DOMAIN) == {"email": "-"}
     assert form.validate_email("An@x.vn", dispatcher, make_tracker(), DOMAIN) == {"email": "an@x.vn"}
-    assert form.validate_email("khong biet", dispatcher, make_tracker(), DOMAIN)["email"] is None
+    invalid = form.validate_email("khong biet", dispatcher, make_tracker(requested_slot="email"), DOMAIN)
+    assert invalid["email"] is None and "Email chưa hợp lệ" in texts(dispatcher)
 
 
 async def test_confirmation_denied_cancels(dispatcher):

@@ -61,6 +61,7 @@ async def test_validation_error_shows_portal_messages_and_clears_the_field(porta
     assert "Dữ liệu chưa hợp lệ." in texts(dispatcher)
     assert "• Số điện thoại không đúng." in texts(dispatcher)
     assert slot_events(events)["phone"] is None
+    assert dispatcher.messages[0]["buttons"] == [{"title": "Nhập lại", "payload": "/start_application"}]
 
 
 async def test_unconfirmed_application_is_not_sent(portal, dispatcher):
