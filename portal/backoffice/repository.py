@@ -253,10 +253,10 @@ class CaseRepository:
             update(Application)
             .where(Application.id == application_id, Application.lock_version == expected_version)
             .values(**values, lock_version=Application.lock_version + 1, updated_at=utcnow())
+            .returning(Application.lock_version)
             .execution_options(synchronize_session=False)
         )
-        result = self.session.execute(stmt)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if self.session.execute(stmt).first() is None:
             return False
         app = self.session.get(Application, application_id)
         if app is not None:
@@ -326,8 +326,11 @@ class AlertRepository:
         stmt = ins(DeadlineAlert).values(
             application_id=application_id, day=day, level=level, recipients=recipients, created_at=at
         )
-        stmt = stmt.on_conflict_do_nothing(index_elements=[DeadlineAlert.application_id, DeadlineAlert.day])
-        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[DeadlineAlert.application_id, DeadlineAlert.day]
+        ).returning(DeadlineAlert.id)
+        # RETURNING, not rowcount: through the ORM, PostgreSQL reported 1 for a skipped row
+        return self.session.execute(stmt).first() is not None
 
 
 __all__ = [

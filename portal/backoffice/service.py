@@ -26,7 +26,15 @@ from workflows import engine
 from workflows.calendar import WorkingCalendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import Action, Definition, Registry, State
-from workflows.engine import ROLE_LABELS, ActionInputs, Actor, CaseSnapshot, HistoryFacts, Transition
+from workflows.engine import (
+    ROLE_LABELS,
+    ActionInputs,
+    Actor,
+    CaseSnapshot,
+    HistoryFacts,
+    Transition,
+    WorkflowError,
+)
 
 # What the applicant reads in the tracking timeline for each action (the action's own label otherwise).
 CITIZEN_LABELS: dict[str, tuple[str, str]] = {
@@ -271,18 +279,26 @@ class CaseService:
         signer: StaffMember | None,
     ) -> Transition:
         workflow = definition.workflow
-        if app.lock_version != expected_version:
-            raise Conflict(conflict_message(app, workflow.state(app.status).label.vi))
         events = self.cases.events(app.id)
-        transition = engine.plan_transition(
-            definition,
-            self.snapshot(app, events, version=expected_version),
-            action_key,
-            actor,
-            inputs,
-            at=at or vn_now(),
-            calendar=self.calendar,
-        )
+        stale = app.lock_version != expected_version
+        try:
+            transition = engine.plan_transition(
+                definition,
+                self.snapshot(app, events),
+                action_key,
+                actor,
+                inputs,
+                at=at or vn_now(),
+                calendar=self.calendar,
+            )
+        except (engine.ForbiddenAction, engine.UnknownAction):
+            raise  # who may do what does not depend on the version the page showed
+        except WorkflowError:
+            if stale:
+                raise Conflict(conflict_message(app, workflow.state(app.status).label.vi)) from None
+            raise
+        if stale:  # the page was rendered before someone else's action: show what changed first
+            raise Conflict(conflict_message(app, workflow.state(app.status).label.vi))
         assignee = self._next_assignee(app, definition, events, transition)
         values: dict[str, Any] = {
             "status": transition.to_state,
