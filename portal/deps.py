@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+
+import asyncio
+import weakref
+
+import anyio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,13 +18,44 @@ from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService
 from portal.catalogue import Catalogue
 from portal.config import Settings
+from portal.routing import current_session
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    yield from request.app.state.db.session()
+# Commits and rollbacks run on their own threads: if they shared the request threadpool, a
+# burst of requests waiting for a pooled connection could take every thread while the request
+# holding the connection (and perhaps a row lock) waits for a thread to commit — a deadlock.
+_FINISHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+def _finishers() -> anyio.CapacityLimiter:
+    """A limiter per event loop (anyio primitives must not cross loops)."""
+    loop = asyncio.get_running_loop()
+    limiter = _FINISHERS.get(loop)
+    if limiter is None:
+        limiter = _FINISHERS[loop] = anyio.CapacityLimiter(32)
+    return limiter
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One session per request: committed when the handler returned, rolled back if it raised."""
+    session: Session = request.app.state.db.sessions()
+    token = current_session.set(session)
+    try:
+        yield session
+        await anyio.to_thread.run_sync(session.commit, limiter=_finishers())
+    except BaseException:
+        await anyio.to_thread.run_sync(session.rollback, limiter=_finishers())
+        raise
+    finally:
+        current_session.reset(token)
+        await anyio.to_thread.run_sync(session.close, limiter=_finishers())
+
+
+# scope="function": commit (or roll back) right after the handler returns, BEFORE the response
+# is sent — otherwise a client could send its next request before the previous one committed.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_settings_dep(request: Request) -> Settings:

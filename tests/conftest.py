@@ -13,13 +13,14 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from portal.app import create_app
 from portal.cli import migrate
@@ -43,13 +44,17 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def database_url(workdir: Path) -> Iterator[str]:
     if IS_PG:
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        migrate(PG_URL)
-        yield PG_URL
+        # a private database per test run, so parallel runs on one server never collide
+        name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        migrate(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
     else:
         template = workdir / "template.db"
         migrate(f"sqlite:///{template}")
@@ -68,7 +73,7 @@ def settings(database_url: str, workdir: Path) -> Settings:
         upload_dir=workdir / "uploads",
         service_token="test-service-token",
         tracking_max_lookups=1000,
-        db_pool_size=30,
+        db_pool_size=8,
     )
 
 

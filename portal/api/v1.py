@@ -10,22 +10,24 @@ import hmac
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from portal import i18n
-from portal.applications.service import ApplicationService
+from portal.applications.service import ApplicationService, Upload
 from portal.catalogue import Catalogue
 from portal.deps import Applications, CatalogueDep, SettingsDep, client_ip
 from portal.errors import CaseNotFound, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
+from portal.routing import Router
 from portal.web import security
 from workflows.calendar import now as vn_now
 from workflows.definitions import DELIVERY_LABELS, DOCUMENT_KIND_LABELS, LEVEL_LABELS, Definition
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
 
-router = APIRouter(prefix="/api/v1", tags=["api v1"])
+router = Router(prefix="/api/v1", tags=["api v1"])
 
 
 class ErrorBody(BaseModel):
@@ -297,6 +299,39 @@ def _created(app: Any, service: ApplicationService, request: Request) -> Applica
                               missing={_api_field(k): v for k, v in service.missing(app).items()})
 
 
+class AttachmentOut(BaseModel):
+    id: str
+    document_key: str
+    filename: str
+    size: int
+    sha256: str
+
+
+def _draft_for_client(application_id: str, request: Request, service: ApplicationService) -> Any:
+    app = service.repo.get(application_id)
+    token = request.headers.get("X-Draft-Token") or request.query_params.get("t")
+    if app is None or not (_is_service(request) or service.may_access(
+            app, citizen_id=security.current_citizen_id(request), token=token)):
+        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền với hồ sơ này.")
+    return app
+
+
+@router.post("/applications/{application_id}/attachments", status_code=201, response_model=AttachmentOut,
+             responses=ERRORS, summary="Attach one file to a document of a draft (multipart: document_key, file)")
+async def add_attachment(application_id: str, request: Request, service: Applications) -> AttachmentOut:
+    app = _draft_for_client(application_id, request, service)
+    form = await request.form()
+    key, upload = form.get("document_key"), form.get("file")
+    if not isinstance(key, str) or not hasattr(upload, "read"):
+        raise ValidationFailed(fields={"file": "Cần gửi document_key và file (multipart/form-data)."})
+    attachment, error = service.attach(app, Upload(key, getattr(upload, "filename", None) or "tep",
+                                                   await upload.read()))  # type: ignore[union-attr]
+    if error or attachment is None:
+        raise ValidationFailed(error, fields={"file": error or ""})
+    return AttachmentOut(id=attachment.id, document_key=attachment.document_key, filename=attachment.filename,
+                         size=attachment.size, sha256=attachment.sha256)
+
+
 class SubmitResult(BaseModel):
     id: str
     case_code: str
@@ -311,11 +346,7 @@ class SubmitResult(BaseModel):
 @router.post("/applications/{application_id}/submit", response_model=SubmitResult, responses=ERRORS,
              summary="Submit a complete draft: case code, appointment date, receipt")
 def submit_application(application_id: str, request: Request, service: Applications) -> SubmitResult:
-    app = service.repo.get(application_id)
-    token = request.headers.get("X-Draft-Token") or request.query_params.get("t")
-    if app is None or not (_is_service(request) or service.may_access(
-            app, citizen_id=security.current_citizen_id(request), token=token)):
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền với hồ sơ này.")
+    app = _draft_for_client(application_id, request, service)
     if app.is_draft:
         try:
             service.submit(app)
@@ -351,6 +382,11 @@ class CaseStatus(BaseModel):
     timeline: list[TimelineOut]
 
 
+def not_found_response() -> JSONResponse:
+    error = CaseNotFound()
+    return JSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=404)
+
+
 @router.get("/applications/{case_code}", response_model=CaseStatus, responses=ERRORS,
             summary="Case status and timeline by case code + the applicant's phone")
 def track_application(case_code: str, request: Request, service: Applications, settings: SettingsDep,
@@ -361,12 +397,12 @@ def track_application(case_code: str, request: Request, service: Applications, s
                 settings.tracking_max_lookups:
             raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
     try:
-        normalised = normalise_phone(phone)
-    except InvalidValue as exc:
-        raise CaseNotFound() from exc
-    app = service.track(case_code, normalised)
+        app = service.track(case_code, normalise_phone(phone))
+    except InvalidValue:
+        app = None
     if app is None:
-        raise CaseNotFound()
+        # answered, not raised: the rate-limit hit above must be committed with this request
+        return not_found_response()  # type: ignore[return-value]
     lang = _lang(request)
     d = service.definition_of(app)
     return CaseStatus(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from portal import i18n
@@ -17,6 +18,7 @@ from portal.deps import Accounts, Applications, CatalogueDep, SettingsDep, clien
 from portal.errors import Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.ratelimit import RateLimiter
+from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect, render
 from workflows.calendar import now as vn_now
@@ -24,7 +26,7 @@ from workflows.definitions import Definition
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
 
-router = APIRouter(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 
 def _today() -> date:
@@ -138,9 +140,18 @@ def new_application(request: Request, slug: str, catalogue: CatalogueDep, servic
 @router.post("/thu-tuc/{slug}/nop-ho-so")
 async def create_application(request: Request, slug: str, catalogue: CatalogueDep, service: Applications) -> Response:
     definition = _procedure(catalogue, slug)
+    form = await request.form()
+    uploads = await _uploads(form)
+    # the database work is blocking: in the thread pool, never on the event loop
+    return await run_in_threadpool(_create_application, request, definition, service, catalogue, form,
+                                   uploads)
+
+
+def _create_application(request: Request, definition: Definition, service: ApplicationService, catalogue: Any,
+                        form: FormData, uploads: list[Upload]) -> Response:
     app, token = service.create_draft(definition, citizen_id=security.current_citizen_id(request))
     security.remember_draft(request, app.id, token)
-    return await _save_and_continue(request, app, token, definition, service, catalogue)
+    return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
 def _load_draft(request: Request, application_id: str, service: ApplicationService) -> tuple[Application, str | None]:
@@ -165,19 +176,28 @@ def edit_application(request: Request, application_id: str, service: Application
 @router.post("/ho-so/{application_id}/sua")
 async def update_application(request: Request, application_id: str, service: Applications,
                              catalogue: CatalogueDep) -> Response:
+    form = await request.form()
+    uploads = await _uploads(form)
+    return await run_in_threadpool(_update_application, request, application_id, service, catalogue, form,
+                                   uploads)
+
+
+def _update_application(request: Request, application_id: str, service: ApplicationService, catalogue: Any,
+                        form: FormData, uploads: list[Upload]) -> Response:
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
-    return await _save_and_continue(request, app, token, service.definition_of(app), service, catalogue)
+    definition = service.definition_of(app)
+    return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
-async def _save_and_continue(request: Request, app: Application, token: str | None, definition: Definition,
-                             service: ApplicationService, catalogue: Any) -> Response:
-    form = await request.form()
+def _save_and_continue(request: Request, app: Application, token: str | None, definition: Definition,
+                       service: ApplicationService, catalogue: Any, form: FormData,
+                       uploads: list[Upload]) -> Response:
     intent = str(form.get("intent") or "save")
     applicant, fields, agency = _form_values(form)
     errors: dict[str, str] = {}
-    for upload in await _uploads(form):
+    for upload in uploads:
         _, error = service.attach(app, upload)
         if error:
             errors[f"doc_{upload.document_key}"] = error
@@ -320,6 +340,11 @@ def tracking_form(request: Request, ma: str = "") -> Response:
 @router.post("/tra-cuu")
 async def tracking_lookup(request: Request, service: Applications, settings: SettingsDep) -> Response:
     form = await request.form()
+    return await run_in_threadpool(_tracking_lookup, request, form, service, settings)
+
+
+def _tracking_lookup(request: Request, form: FormData, service: ApplicationService,
+                     settings: Any) -> Response:
     code = str(form.get("case_code") or "").strip().upper()
     raw_phone = str(form.get("phone") or "")
     values = {"case_code": code, "phone": raw_phone}
@@ -359,6 +384,11 @@ def register_form(request: Request) -> Response:
 @router.post("/dang-ky")
 async def register(request: Request, accounts: Accounts) -> Response:
     form = await request.form()
+    # argon2 hashing and the database: in the thread pool, never on the event loop
+    return await run_in_threadpool(_register, request, form, accounts)
+
+
+def _register(request: Request, form: FormData, accounts: Any) -> Response:
     values = {k: str(form.get(k) or "") for k in ("full_name", "phone", "email")}
     try:
         citizen = accounts.register(**values, password=str(form.get("password") or ""),
@@ -378,6 +408,10 @@ def login_form(request: Request, next: str = "") -> Response:
 @router.post("/dang-nhap")
 async def login(request: Request, accounts: Accounts) -> Response:
     form = await request.form()
+    return await run_in_threadpool(_login, request, form, accounts)
+
+
+def _login(request: Request, form: FormData, accounts: Any) -> Response:
     values = {"login": str(form.get("login") or ""), "next": str(form.get("next") or "")}
     try:
         citizen = accounts.login(values["login"], str(form.get("password") or ""), client_ip=client_ip(request))
