@@ -324,7 +324,15 @@ class ActionProcedureInfo(Action):
                 )
             )
             return [keep_topic, SlotSet("procedure", None)]
+        # No procedure named at all: offer the catalogue (an empty search lists
+        # the procedures in force) as buttons, if the portal answers.
+        try:
+            async with portal_client() as client:
+                catalogue = await client.search_procedures("", limit=10)
+        except (PortalUnavailable, PortalRejected):
+            catalogue = []
         dispatcher.utter_message(
-            text="Bạn đang hỏi về thủ tục nào ạ? (ví dụ: chuyển trường, cấp bản sao bằng tốt nghiệp, miễn giảm học phí)"
+            text="Bạn đang hỏi về thủ tục nào ạ? Bạn gõ tên thủ tục hoặc chọn bên dưới.",
+            buttons=choice_buttons(catalogue) or None,
         )
         return [keep_topic]

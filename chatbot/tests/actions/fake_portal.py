@@ -81,6 +81,7 @@ class FakePortal:
         self.fail_next: List[Any] = []  # status codes or exceptions, consumed in order
         self.applications: Dict[str, dict] = {}
         self.callbacks: List[dict] = []
+        self.list_all_on_empty_query = False  # the real portal lists everything for q=""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -104,11 +105,12 @@ class FakePortal:
         if request.method == "GET" and path == "/procedures":
             q = _fold(params.get("q", ""))
             words = q.split()
+            everything = self.list_all_on_empty_query and not words
             items = [
                 {k: p[k] for k in ("code", "name", "name_en", "level", "level_label", "agency", "url")}
                 for p in self.catalogue.values()
                 # Like the portal: at least 60% of the words must be in the name.
-                if words and sum(w in re.findall(r"\w+", _fold(p["name"])) for w in words) >= 0.6 * len(words)
+                if everything or words and sum(w in re.findall(r"\w+", _fold(p["name"])) for w in words) >= 0.6 * len(words)
             ][: int(params.get("limit", 5))]
             return httpx.Response(200, json={"items": items, "total": len(items)})
         if request.method == "GET" and path.startswith("/procedures/"):

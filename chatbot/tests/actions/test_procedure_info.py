@@ -87,11 +87,13 @@ async def test_follow_up_question_uses_the_procedure_slot(portal, dispatcher):
     assert "thanh toán trực tuyến" in texts(dispatcher)
 
 
-async def test_no_procedure_at_all_asks_which_one(portal, dispatcher):
+async def test_no_procedure_at_all_offers_the_catalogue(portal, dispatcher):
+    portal.list_all_on_empty_query = True
     tracker = make_tracker("cần giấy tờ gì", "ask_documents")
     events = await run(tracker, dispatcher)
-    assert portal.paths() == []
+    assert portal.paths() == ["GET /api/v1/procedures?q=&limit=10"]
     assert "thủ tục nào" in texts(dispatcher)
+    assert len(dispatcher.messages[0]["buttons"]) == 4
     assert slot_events(events) == {"procedure_question": "documents"}
 
 
@@ -160,7 +162,7 @@ async def test_closest_match_is_labelled_as_such(portal, dispatcher):
 async def test_inform_without_procedure_is_not_searched(portal, dispatcher):
     tracker = make_tracker("Tran Thi Mai", "inform")
     await run(tracker, dispatcher)
-    assert portal.paths() == []
+    assert portal.paths() == ["GET /api/v1/procedures?q=&limit=10"]
     assert "thủ tục nào" in texts(dispatcher)
 
 
