@@ -42,11 +42,11 @@ sysdeps:
 	fi
 
 i18n: $(STAMP)
-	@$(VENV)/bin/pybabel compile -q -d portal/locale -D messages
+	@$(VENV)/bin/pybabel compile -d portal/locale -D messages >/dev/null
 
 i18n-extract: $(STAMP)
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _ -k gettext -k pgettext:1c,2 -o portal/locale/messages.pot .
-	$(VENV)/bin/pybabel update -q -i portal/locale/messages.pot -d portal/locale -D messages
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k pgettext:1c,2 --no-location -o portal/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/locale/messages.pot -d portal/locale -D messages --no-fuzzy-matching
 
 check-definitions: $(STAMP)
 	$(PY) -m portal.cli definitions check

@@ -82,6 +82,7 @@ STOPWORDS = frozenset(
     fold(w)
     for w in """thủ tục hồ sơ thu tuc ho so hs tt làm lam xin cho hỏi hoi cần can giấy tờ giay to gì gi j
     như thế nào nhu the nao ở đâu o dau bao nhiêu bao nhieu bn muốn muon tôi toi em mình minh ạ a ah
-    đăng ký dang ky dk nộp nop của cua và va cho con được duoc dc đc không khong ko k có co thì thi là la
-    về ve với voi những nhung gồm gom phải phai sao vậy vay nào nao các cac một mot bạn ban ơi oi ad""".split()
+    đăng ký dang ky dk nộp nop của cua và va con được duoc dc đc không khong ko k có co thì thi là la
+    về ve với voi những nhung gồm gom phải phai sao vậy vay nào nao các cac một mot bạn ban ơi oi
+    ad""".split()  # noqa: SIM905
 )

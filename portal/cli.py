@@ -75,8 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         settings = get_settings()
-        uvicorn.run("portal.asgi:app", host=args.host or settings.host, port=args.port or settings.port,
-                    reload=args.reload, workers=args.workers, proxy_headers=True)
+        uvicorn.run(
+            "portal.asgi:app",
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            reload=args.reload,
+            workers=args.workers,
+            proxy_headers=True,
+        )
         return 0
     if args.command == "worker":
         from portal import worker

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncio
 import weakref
-
-import anyio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -19,7 +17,6 @@ from portal.applications.service import ApplicationService
 from portal.catalogue import Catalogue
 from portal.config import Settings
 from portal.routing import current_session
-
 
 # Commits and rollbacks run on their own threads: if they shared the request threadpool, a
 # burst of requests waiting for a pooled connection could take every thread while the request
@@ -68,8 +65,13 @@ def get_catalogue(request: Request) -> Catalogue:
 
 def get_application_service(request: Request, session: DbSession) -> ApplicationService:
     state = request.app.state
-    return ApplicationService(ApplicationRepository(session), state.catalogue, state.calendar, state.files,
-                              state.settings.secret_key)
+    return ApplicationService(
+        ApplicationRepository(session),
+        state.catalogue,
+        state.calendar,
+        state.files,
+        state.settings.secret_key,
+    )
 
 
 def get_account_service(request: Request, session: DbSession) -> AccountService:

@@ -34,7 +34,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 def csrf(client: TestClient, path: str = "/") -> str:
     html = client.get(path).text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(
+        r'"X-CSRF-Token": "([^"]+)"', html
+    )
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 
@@ -50,8 +52,9 @@ def transfer_documents(definition_docs: Any = None) -> list[tuple[str, tuple[str
 def start_transfer(client: TestClient, *, intent: str = "review", **overrides: str) -> Any:
     token = csrf(client, f"/thu-tuc/{TRANSFER}/nop-ho-so")
     data = {**APPLICANT, **TRANSFER_FIELDS, **overrides, "csrf_token": token, "intent": intent}
-    return client.post(f"/thu-tuc/{TRANSFER}/nop-ho-so", data=data, files=transfer_documents(),
-                       follow_redirects=False)
+    return client.post(
+        f"/thu-tuc/{TRANSFER}/nop-ho-so", data=data, files=transfer_documents(), follow_redirects=False
+    )
 
 
 def submit_transfer(client: TestClient) -> tuple[str, str]:

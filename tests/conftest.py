@@ -33,7 +33,9 @@ IS_PG = PG_URL.startswith("postgresql")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("postgres") and not IS_PG:
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test"))
+            item.add_marker(
+                pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test")
+            )
 
 
 @pytest.fixture(scope="session")
@@ -132,8 +134,9 @@ def live_server(settings: Settings) -> Iterator[str]:
 
     port = _free_port()
     live_settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
-    server = uvicorn.Server(uvicorn.Config(create_app(live_settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(live_settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20

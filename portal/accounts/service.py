@@ -34,7 +34,9 @@ class AccountService:
             phone = validators.phone(login)
         except validators.InvalidValue:
             phone = None
-        cond = Citizen.email == login if phone is None else or_(Citizen.phone == phone, Citizen.email == login)
+        cond = (
+            Citizen.email == login if phone is None else or_(Citizen.phone == phone, Citizen.email == login)
+        )
         return self.session.scalars(select(Citizen).where(cond)).first()
 
     def register(self, *, full_name: str, phone: str, email: str, password: str, password2: str) -> Citizen:
@@ -46,19 +48,28 @@ class AccountService:
                 errors[key] = error
             clean[key] = str(value or "")
         if len(password) < 8:
-            errors["password"] = "Mật khẩu phải có ít nhất 8 ký tự."
+            errors["password"] = "Mật khẩu phải có ít nhất 8 ký tự."  # noqa: S105 - a message, not a secret
         elif password != password2:
             errors["password2"] = "Hai mật khẩu bạn nhập không giống nhau."
-        if "phone" not in errors and self.session.scalars(select(Citizen).where(Citizen.phone == clean["phone"])).first():
+        if (
+            "phone" not in errors
+            and self.session.scalars(select(Citizen).where(Citizen.phone == clean["phone"])).first()
+        ):
             errors["phone"] = "Số điện thoại này đã được đăng ký; vui lòng đăng nhập."
-        if clean.get("email") and "email" not in errors and self.session.scalars(
-            select(Citizen).where(Citizen.email == clean["email"].lower())
-        ).first():
+        if (
+            clean.get("email")
+            and "email" not in errors
+            and self.session.scalars(select(Citizen).where(Citizen.email == clean["email"].lower())).first()
+        ):
             errors["email"] = "Thư điện tử này đã được đăng ký; vui lòng đăng nhập."
         if errors:
             raise ValidationFailed(fields=errors)
-        citizen = Citizen(full_name=clean["full_name"], phone=clean["phone"], email=(clean["email"].lower() or None),
-                          password_hash=_hasher.hash(password))
+        citizen = Citizen(
+            full_name=clean["full_name"],
+            phone=clean["phone"],
+            email=(clean["email"].lower() or None),
+            password_hash=_hasher.hash(password),
+        )
         self.session.add(citizen)
         self.session.flush()
         return citizen
@@ -66,7 +77,9 @@ class AccountService:
     def login(self, login: str, password: str, *, client_ip: str) -> Citizen:
         keys = (f"login:ip:{client_ip}", f"login:id:{login.strip().lower()}")
         window = self.settings.login_window_seconds
-        if any(self.limiter.count(k, window_seconds=window) >= self.settings.login_max_failures for k in keys):
+        if any(
+            self.limiter.count(k, window_seconds=window) >= self.settings.login_max_failures for k in keys
+        ):
             raise RateLimited("Bạn đã đăng nhập sai quá nhiều lần; vui lòng thử lại sau 15 phút.")
         citizen = self._find(login)
         try:
@@ -77,8 +90,10 @@ class AccountService:
         if not ok or citizen is None:
             for k in keys:
                 self.limiter.hit(k, window_seconds=window)
-            raise ValidationFailed("Số điện thoại/thư điện tử hoặc mật khẩu không đúng.",
-                                   fields={"login": "Số điện thoại/thư điện tử hoặc mật khẩu không đúng."})
+            raise ValidationFailed(
+                "Số điện thoại/thư điện tử hoặc mật khẩu không đúng.",
+                fields={"login": "Số điện thoại/thư điện tử hoặc mật khẩu không đúng."},
+            )
         if _hasher.check_needs_rehash(citizen.password_hash):
             citizen.password_hash = _hasher.hash(password)
         citizen.last_login_at = utcnow()

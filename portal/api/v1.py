@@ -41,7 +41,9 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+    404: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},
 }
 
 
@@ -156,8 +158,11 @@ def fee_text(d: Definition, lang: str = "vi") -> str:
 def time_limit_text(d: Definition, lang: str = "vi") -> str:
     tl = d.time_limit
     if tl.same_day:
-        text = ("Trong ngày (nhận sau 15:00 thì trả vào ngày làm việc tiếp theo)" if lang == "vi"
-                else "Same day (after 15:00: next working day)")
+        text = (
+            "Trong ngày (nhận sau 15:00 thì trả vào ngày làm việc tiếp theo)"
+            if lang == "vi"
+            else "Same day (after 15:00: next working day)"
+        )
     else:
         text = f"{tl.working_days} ngày làm việc" if lang == "vi" else f"{tl.working_days} working days"
     if tl.note:
@@ -168,8 +173,15 @@ def time_limit_text(d: Definition, lang: str = "vi") -> str:
 def _agency(catalogue: Catalogue, agency_id: str, request: Request, lang: str) -> AgencyOut:
     a = catalogue.registry.agency(agency_id)
     hours = request.app.state.calendar.office_hours.text()
-    return AgencyOut(id=a.id, name=a.name.get(lang), address=a.address, phone=a.phone, email=a.email,
-                     hotline=a.hotline, office_hours=hours)
+    return AgencyOut(
+        id=a.id,
+        name=a.name.get(lang),
+        address=a.address,
+        phone=a.phone,
+        email=a.email,
+        hotline=a.hotline,
+        office_hours=hours,
+    )
 
 
 def _base(request: Request) -> str:
@@ -178,24 +190,40 @@ def _base(request: Request) -> str:
 
 def summary(d: Definition, catalogue: Catalogue, request: Request, lang: str) -> ProcedureSummary:
     return ProcedureSummary(
-        code=d.code, version=d.version, slug=d.slug, name=d.name.get(lang), name_en=d.name.en,
-        level=d.level.value, level_label=LEVEL_LABELS[d.level].get(lang),
+        code=d.code,
+        version=d.version,
+        slug=d.slug,
+        name=d.name.get(lang),
+        name_en=d.name.en,
+        level=d.level.value,
+        level_label=LEVEL_LABELS[d.level].get(lang),
         agency=_agency(catalogue, d.agencies[0], request, lang),
-        time_limit_text=time_limit_text(d, lang), fee_text=fee_text(d, lang),
+        time_limit_text=time_limit_text(d, lang),
+        fee_text=fee_text(d, lang),
         url=f"{_base(request)}/thu-tuc/{d.slug}",
     )
 
 
 @router.get("/procedures", response_model=ProcedureList, summary="Search the catalogue (ignores diacritics)")
-def list_procedures(request: Request, catalogue: CatalogueDep,
-                    q: str = Query("", max_length=200), limit: int = Query(50, ge=1, le=100)) -> ProcedureList:
+def list_procedures(
+    request: Request,
+    catalogue: CatalogueDep,
+    q: str = Query("", max_length=200),
+    limit: int = Query(50, ge=1, le=100),
+) -> ProcedureList:
     lang = _lang(request)
     hits = catalogue.search(q, vn_now().date(), limit=limit)
-    return ProcedureList(items=[summary(h.definition, catalogue, request, lang) for h in hits], total=len(hits))
+    return ProcedureList(
+        items=[summary(h.definition, catalogue, request, lang) for h in hits], total=len(hits)
+    )
 
 
-@router.get("/procedures/{code}", response_model=ProcedureDetail, responses=ERRORS,
-            summary="One procedure as in force today")
+@router.get(
+    "/procedures/{code}",
+    response_model=ProcedureDetail,
+    responses=ERRORS,
+    summary="One procedure as in force today",
+)
 def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> ProcedureDetail:
     lang = _lang(request)
     d = catalogue.get(code, vn_now().date())
@@ -213,18 +241,40 @@ def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> Proce
         applicants=d.applicants.get(lang) if d.applicants else None,
         legal_basis=[t.get(lang) for t in d.legal_basis],
         fee=FeeOut(amount=d.fee.amount, text=fee_text(d, lang), payable_online=d.fee.payable_online),
-        time_limit=TimeLimitOut(working_days=d.time_limit.working_days, same_day=d.time_limit.same_day,
-                                text=time_limit_text(d, lang)),
-        result=ResultOut(name=d.result.get(lang), delivery=[x.value for x in d.delivery],
-                         delivery_text="; ".join(DELIVERY_LABELS[x].get(lang) for x in d.delivery)),
-        documents=[DocumentOut(key=doc.key, name=doc.name.get(lang), kind=doc.kind.value,
-                               kind_label=DOCUMENT_KIND_LABELS[doc.kind].get(lang), quantity=doc.quantity,
-                               required=doc.required, file_types=list(doc.file_types), max_size_mb=doc.max_size_mb)
-                   for doc in d.documents],
-        fields=[FieldOut(key=f.key, type=f.type.value, label=f.label.get(lang), required=f.required,
-                         help=f.help.get(lang) if f.help else None,
-                         options=[OptionOut(value=o.value, label=o.label.get(lang)) for o in f.options])
-                for f in d.fields],
+        time_limit=TimeLimitOut(
+            working_days=d.time_limit.working_days,
+            same_day=d.time_limit.same_day,
+            text=time_limit_text(d, lang),
+        ),
+        result=ResultOut(
+            name=d.result.get(lang),
+            delivery=[x.value for x in d.delivery],
+            delivery_text="; ".join(DELIVERY_LABELS[x].get(lang) for x in d.delivery),
+        ),
+        documents=[
+            DocumentOut(
+                key=doc.key,
+                name=doc.name.get(lang),
+                kind=doc.kind.value,
+                kind_label=DOCUMENT_KIND_LABELS[doc.kind].get(lang),
+                quantity=doc.quantity,
+                required=doc.required,
+                file_types=list(doc.file_types),
+                max_size_mb=doc.max_size_mb,
+            )
+            for doc in d.documents
+        ],
+        fields=[
+            FieldOut(
+                key=f.key,
+                type=f.type.value,
+                label=f.label.get(lang),
+                required=f.required,
+                help=f.help.get(lang) if f.help else None,
+                options=[OptionOut(value=o.value, label=o.label.get(lang)) for o in f.options],
+            )
+            for f in d.fields
+        ],
         steps=[s.get(lang) for s in d.steps],
         apply_url=f"{_base(request)}/thu-tuc/{d.slug}/nop-ho-so",
     )
@@ -234,8 +284,13 @@ def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> Proce
 def list_agencies(request: Request, catalogue: CatalogueDep) -> dict[str, list[AgencyOut]]:
     lang = _lang(request)
     today = vn_now().date()
-    return {"items": [_agency(catalogue, a.id, request, lang) for a in catalogue.registry.agencies.values()
-                      if a.in_force(today)]}
+    return {
+        "items": [
+            _agency(catalogue, a.id, request, lang)
+            for a in catalogue.registry.agencies.values()
+            if a.in_force(today)
+        ]
+    }
 
 
 class ApplicantIn(BaseModel):
@@ -267,11 +322,21 @@ def _is_service(request: Request) -> bool:
     return bool(token) and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token)
 
 
-@router.post("/applications", status_code=201, response_model=ApplicationCreated, responses=ERRORS,
-             summary="Create a draft; returns its id and the link to finish it in the portal")
-def create_application(body: ApplicationIn, request: Request, service: Applications, catalogue: CatalogueDep,
-                       settings: SettingsDep,
-                       idempotency_key: str | None = Header(None, max_length=100)) -> ApplicationCreated:
+@router.post(
+    "/applications",
+    status_code=201,
+    response_model=ApplicationCreated,
+    responses=ERRORS,
+    summary="Create a draft; returns its id and the link to finish it in the portal",
+)
+def create_application(
+    body: ApplicationIn,
+    request: Request,
+    service: Applications,
+    catalogue: CatalogueDep,
+    settings: SettingsDep,
+    idempotency_key: str | None = Header(None, max_length=100),
+) -> ApplicationCreated:
     if not _is_service(request):
         limiter = RateLimiter(service.repo.session)
         if limiter.hit(f"api-draft:{client_ip(request)}", window_seconds=600) > 60:
@@ -285,18 +350,25 @@ def create_application(body: ApplicationIn, request: Request, service: Applicati
             if existing.procedure_code != d.code:
                 raise ValidationFailed("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")
             return _created(existing, service, request)
-    app, _ = service.create_draft(d, citizen_id=security.current_citizen_id(request),
-                                  idempotency_key=idempotency_key)
-    checked = service.save_draft(app, body.applicant.model_dump(), body.fields, body.agency_id, complete=False)
+    app, _ = service.create_draft(
+        d, citizen_id=security.current_citizen_id(request), idempotency_key=idempotency_key
+    )
+    checked = service.save_draft(
+        app, body.applicant.model_dump(), body.fields, body.agency_id, complete=False
+    )
     if checked.errors:
         raise ValidationFailed(fields={_api_field(k): v for k, v in checked.errors.items()})
     return _created(app, service, request)
 
 
 def _created(app: Any, service: ApplicationService, request: Request) -> ApplicationCreated:
-    return ApplicationCreated(id=app.id, status=app.status, procedure_code=app.procedure_code,
-                              resume_url=f"{_base(request)}/ho-so/{app.id}/sua?t={service.access_token(app.id)}",
-                              missing={_api_field(k): v for k, v in service.missing(app).items()})
+    return ApplicationCreated(
+        id=app.id,
+        status=app.status,
+        procedure_code=app.procedure_code,
+        resume_url=f"{_base(request)}/ho-so/{app.id}/sua?t={service.access_token(app.id)}",
+        missing={_api_field(k): v for k, v in service.missing(app).items()},
+    )
 
 
 class AttachmentOut(BaseModel):
@@ -310,26 +382,39 @@ class AttachmentOut(BaseModel):
 def _draft_for_client(application_id: str, request: Request, service: ApplicationService) -> Any:
     app = service.repo.get(application_id)
     token = request.headers.get("X-Draft-Token") or request.query_params.get("t")
-    if app is None or not (_is_service(request) or service.may_access(
-            app, citizen_id=security.current_citizen_id(request), token=token)):
+    if app is None or not (
+        _is_service(request)
+        or service.may_access(app, citizen_id=security.current_citizen_id(request), token=token)
+    ):
         raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền với hồ sơ này.")
     return app
 
 
-@router.post("/applications/{application_id}/attachments", status_code=201, response_model=AttachmentOut,
-             responses=ERRORS, summary="Attach one file to a document of a draft (multipart: document_key, file)")
+@router.post(
+    "/applications/{application_id}/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    responses=ERRORS,
+    summary="Attach one file to a document of a draft (multipart: document_key, file)",
+)
 async def add_attachment(application_id: str, request: Request, service: Applications) -> AttachmentOut:
     app = _draft_for_client(application_id, request, service)
     form = await request.form()
     key, upload = form.get("document_key"), form.get("file")
     if not isinstance(key, str) or not hasattr(upload, "read"):
         raise ValidationFailed(fields={"file": "Cần gửi document_key và file (multipart/form-data)."})
-    attachment, error = service.attach(app, Upload(key, getattr(upload, "filename", None) or "tep",
-                                                   await upload.read()))  # type: ignore[union-attr]
+    attachment, error = service.attach(
+        app, Upload(key, getattr(upload, "filename", None) or "tep", await upload.read())
+    )  # type: ignore[union-attr]
     if error or attachment is None:
         raise ValidationFailed(error, fields={"file": error or ""})
-    return AttachmentOut(id=attachment.id, document_key=attachment.document_key, filename=attachment.filename,
-                         size=attachment.size, sha256=attachment.sha256)
+    return AttachmentOut(
+        id=attachment.id,
+        document_key=attachment.document_key,
+        filename=attachment.filename,
+        size=attachment.size,
+        sha256=attachment.sha256,
+    )
 
 
 class SubmitResult(BaseModel):
@@ -343,21 +428,33 @@ class SubmitResult(BaseModel):
     receipt_url: str
 
 
-@router.post("/applications/{application_id}/submit", response_model=SubmitResult, responses=ERRORS,
-             summary="Submit a complete draft: case code, appointment date, receipt")
+@router.post(
+    "/applications/{application_id}/submit",
+    response_model=SubmitResult,
+    responses=ERRORS,
+    summary="Submit a complete draft: case code, appointment date, receipt",
+)
 def submit_application(application_id: str, request: Request, service: Applications) -> SubmitResult:
     app = _draft_for_client(application_id, request, service)
     if app.is_draft:
         try:
             service.submit(app)
         except ValidationFailed as exc:
-            raise ValidationFailed("Hồ sơ còn thiếu thông tin hoặc giấy tờ.",
-                                   fields={_api_field(k): v for k, v in exc.fields.items()}) from exc
+            raise ValidationFailed(
+                "Hồ sơ còn thiếu thông tin hoặc giấy tờ.",
+                fields={_api_field(k): v for k, v in exc.fields.items()},
+            ) from exc
     assert app.case_code and app.submitted_at and app.due_date
-    return SubmitResult(id=app.id, case_code=app.case_code, status=app.status,
-                        status_label=service.status_label(app, _lang(request)), submitted_at=app.submitted_at,
-                        due_date=app.due_date, due_date_text=i18n.fmt_date(app.due_date),
-                        receipt_url=f"{_base(request)}/ho-so/{app.id}/bien-nhan")
+    return SubmitResult(
+        id=app.id,
+        case_code=app.case_code,
+        status=app.status,
+        status_label=service.status_label(app, _lang(request)),
+        submitted_at=app.submitted_at,
+        due_date=app.due_date,
+        due_date_text=i18n.fmt_date(app.due_date),
+        receipt_url=f"{_base(request)}/ho-so/{app.id}/bien-nhan",
+    )
 
 
 class ProcedureRef(BaseModel):
@@ -387,14 +484,25 @@ def not_found_response() -> JSONResponse:
     return JSONResponse({"error": {"code": error.code, "message": error.message}}, status_code=404)
 
 
-@router.get("/applications/{case_code}", response_model=CaseStatus, responses=ERRORS,
-            summary="Case status and timeline by case code + the applicant's phone")
-def track_application(case_code: str, request: Request, service: Applications, settings: SettingsDep,
-                      phone: str = Query(..., max_length=20)) -> CaseStatus:
+@router.get(
+    "/applications/{case_code}",
+    response_model=CaseStatus,
+    responses=ERRORS,
+    summary="Case status and timeline by case code + the applicant's phone",
+)
+def track_application(
+    case_code: str,
+    request: Request,
+    service: Applications,
+    settings: SettingsDep,
+    phone: str = Query(..., max_length=20),
+) -> CaseStatus:
     if not _is_service(request):
         limiter = RateLimiter(service.repo.session)
-        if limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds) > \
-                settings.tracking_max_lookups:
+        if (
+            limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+            > settings.tracking_max_lookups
+        ):
             raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
     try:
         app = service.track(case_code, normalise_phone(phone))
@@ -406,10 +514,16 @@ def track_application(case_code: str, request: Request, service: Applications, s
     lang = _lang(request)
     d = service.definition_of(app)
     return CaseStatus(
-        case_code=app.case_code or "", procedure=ProcedureRef(code=d.code, name=d.name.get(lang)),
-        status=app.status, status_label=service.status_label(app, lang), submitted_at=app.submitted_at,
-        due_date=app.due_date, due_date_text=i18n.fmt_date(app.due_date),
-        timeline=[TimelineOut(at=e.at, label=e.label, comment=e.comment) for e in service.timeline(app, lang)],
+        case_code=app.case_code or "",
+        procedure=ProcedureRef(code=d.code, name=d.name.get(lang)),
+        status=app.status,
+        status_label=service.status_label(app, lang),
+        submitted_at=app.submitted_at,
+        due_date=app.due_date,
+        due_date_text=i18n.fmt_date(app.due_date),
+        timeline=[
+            TimelineOut(at=e.at, label=e.label, comment=e.comment) for e in service.timeline(app, lang)
+        ],
     )
 
 

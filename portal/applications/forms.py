@@ -32,18 +32,46 @@ class ApplicantField:
 
 
 APPLICANT_FIELDS: tuple[ApplicantField, ...] = (
-    ApplicantField("full_name", Text(vi="Họ và tên người nộp", en="Applicant's full name"), FieldType.TEXT, True,
-                   autocomplete="name"),
-    ApplicantField("cccd", Text(vi="Số định danh cá nhân (CCCD)", en="Personal ID number (CCCD)"), FieldType.CCCD,
-                   True, Text(vi="12 chữ số trên thẻ căn cước.", en="The 12 digits on your ID card.")),
-    ApplicantField("phone", Text(vi="Số điện thoại di động", en="Mobile phone"), FieldType.PHONE, True,
-                   Text(vi="Dùng để tra cứu hồ sơ cùng mã hồ sơ.", en="Used with the case code to track the case."),
-                   autocomplete="tel", max_length=15),
-    ApplicantField("email", Text(vi="Thư điện tử", en="Email"), FieldType.EMAIL, False,
-                   Text(vi="Nhận thông báo về hồ sơ qua thư điện tử.", en="Get notices about the case by email."),
-                   autocomplete="email", max_length=254),
-    ApplicantField("address", Text(vi="Địa chỉ liên hệ", en="Contact address"), FieldType.ADDRESS, True,
-                   autocomplete="street-address", max_length=300),
+    ApplicantField(
+        "full_name",
+        Text(vi="Họ và tên người nộp", en="Applicant's full name"),
+        FieldType.TEXT,
+        True,
+        autocomplete="name",
+    ),
+    ApplicantField(
+        "cccd",
+        Text(vi="Số định danh cá nhân (CCCD)", en="Personal ID number (CCCD)"),
+        FieldType.CCCD,
+        True,
+        Text(vi="12 chữ số trên thẻ căn cước.", en="The 12 digits on your ID card."),
+    ),
+    ApplicantField(
+        "phone",
+        Text(vi="Số điện thoại di động", en="Mobile phone"),
+        FieldType.PHONE,
+        True,
+        Text(vi="Dùng để tra cứu hồ sơ cùng mã hồ sơ.", en="Used with the case code to track the case."),
+        autocomplete="tel",
+        max_length=15,
+    ),
+    ApplicantField(
+        "email",
+        Text(vi="Thư điện tử", en="Email"),
+        FieldType.EMAIL,
+        False,
+        Text(vi="Nhận thông báo về hồ sơ qua thư điện tử.", en="Get notices about the case by email."),
+        autocomplete="email",
+        max_length=254,
+    ),
+    ApplicantField(
+        "address",
+        Text(vi="Địa chỉ liên hệ", en="Contact address"),
+        FieldType.ADDRESS,
+        True,
+        autocomplete="street-address",
+        max_length=300,
+    ),
 )
 
 
@@ -63,8 +91,16 @@ def _required(label: Text) -> str:
     return f"Vui lòng nhập {label.vi[0].lower() + label.vi[1:]}."
 
 
-def check_value(ftype: FieldType, raw: str, *, label: Text, required: bool, max_length: int = 500,
-                spec: FormField | None = None, today: date | None = None) -> tuple[Any, str | None]:
+def check_value(
+    ftype: FieldType,
+    raw: str,
+    *,
+    label: Text,
+    required: bool,
+    max_length: int = 500,
+    spec: FormField | None = None,
+    today: date | None = None,
+) -> tuple[Any, str | None]:
     """Validate one value; returns (clean value, error message or None)."""
     value = (raw or "").strip()
     if not value:
@@ -132,20 +168,33 @@ def parse_date(value: str) -> date | None:
 
 def validate_applicant_field(key: str, raw: str, *, draft: bool = False) -> tuple[Any, str | None]:
     spec = next(f for f in APPLICANT_FIELDS if f.key == key)
-    value, error = check_value(spec.type, raw, label=spec.label, required=spec.required and not draft,
-                               max_length=spec.max_length)
+    value, error = check_value(
+        spec.type, raw, label=spec.label, required=spec.required and not draft, max_length=spec.max_length
+    )
     if not error and key == "full_name" and value and not _NAME.match(value):
         error = "Họ và tên chỉ gồm chữ cái và khoảng trắng, ví dụ: Nguyễn Thị Lan."
     return value, error
 
 
 def validate_procedure_field(spec: FormField, raw: str, *, draft: bool = False) -> tuple[Any, str | None]:
-    return check_value(spec.type, raw, label=spec.label, required=spec.required and not draft,
-                       max_length=spec.max_length, spec=spec)
+    return check_value(
+        spec.type,
+        raw,
+        label=spec.label,
+        required=spec.required and not draft,
+        max_length=spec.max_length,
+        spec=spec,
+    )
 
 
-def validate(definition: Definition, applicant: dict[str, str], fields: dict[str, str],
-             agency_id: str | None, *, draft: bool = False) -> Validated:
+def validate(
+    definition: Definition,
+    applicant: dict[str, str],
+    fields: dict[str, str],
+    agency_id: str | None,
+    *,
+    draft: bool = False,
+) -> Validated:
     """Validate everything typed. With ``draft=True`` only filled values are checked."""
     result = Validated()
     for spec in APPLICANT_FIELDS:

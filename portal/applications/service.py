@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-import base64
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -41,8 +41,14 @@ class TimelineEntry:
 
 
 class ApplicationService:
-    def __init__(self, repo: ApplicationRepository, catalogue: Catalogue, calendar: WorkingCalendar,
-                 files: FileStore, secret: str) -> None:
+    def __init__(
+        self,
+        repo: ApplicationRepository,
+        catalogue: Catalogue,
+        calendar: WorkingCalendar,
+        files: FileStore,
+        secret: str,
+    ) -> None:
         self.secret = secret.encode()
         self.repo = repo
         self.catalogue = catalogue
@@ -56,8 +62,9 @@ class ApplicationService:
 
     # -- drafts ----------------------------------------------------------------
 
-    def create_draft(self, definition: Definition, *, citizen_id: int | None,
-                     idempotency_key: str | None = None) -> tuple[Application, str]:
+    def create_draft(
+        self, definition: Definition, *, citizen_id: int | None, idempotency_key: str | None = None
+    ) -> tuple[Application, str]:
         """A new empty draft and the secret token that lets its creator resume it."""
         app = Application(
             id=new_id(),
@@ -73,8 +80,15 @@ class ApplicationService:
         token = self.access_token(app.id)
         app.access_token_hash = hash_token(token)
         self.repo.add(app)
-        self.repo.add_event(CaseEvent(application_id=app.id, kind="draft_created", actor_kind="citizen",
-                                      actor_id=str(citizen_id) if citizen_id else None, public=False))
+        self.repo.add_event(
+            CaseEvent(
+                application_id=app.id,
+                kind="draft_created",
+                actor_kind="citizen",
+                actor_id=str(citizen_id) if citizen_id else None,
+                public=False,
+            )
+        )
         return app, token
 
     def access_token(self, application_id: str) -> str:
@@ -89,8 +103,15 @@ class ApplicationService:
             return hmac.compare_digest(app.access_token_hash, hash_token(token))
         return False
 
-    def save_draft(self, app: Application, applicant: dict[str, str], fields: dict[str, str],
-                   agency_id: str | None, *, complete: bool) -> forms.Validated:
+    def save_draft(
+        self,
+        app: Application,
+        applicant: dict[str, str],
+        fields: dict[str, str],
+        agency_id: str | None,
+        *,
+        complete: bool,
+    ) -> forms.Validated:
         """Store everything typed (even invalid values, so nothing is lost) and return the checks."""
         self._require_draft(app)
         definition = self.definition_of(app)
@@ -119,19 +140,28 @@ class ApplicationService:
             return None, f"Tệp «{upload.filename}» rỗng; vui lòng chọn lại tệp."
         if len(upload.content) > doc.max_bytes:
             size_mb = len(upload.content) / 1024 / 1024
-            return None, (f"Tệp «{upload.filename}» có dung lượng {size_mb:.1f} MB, vượt quá giới hạn "
-                          f"{doc.max_size_mb:g} MB.")
+            return None, (
+                f"Tệp «{upload.filename}» có dung lượng {size_mb:.1f} MB, vượt quá giới hạn "
+                f"{doc.max_size_mb:g} MB."
+            )
         if not sniff_ok(ext, upload.content[:16]):
             return None, f"Nội dung tệp «{upload.filename}» không phải là tệp {ext.upper()} hợp lệ."
         existing = [a for a in self.repo.attachments(app.id) if a.document_key == doc.key]
         if len(existing) >= doc.max_files:
             return None, f"Mỗi giấy tờ được đính kèm tối đa {doc.max_files} tệp."
         stored = self.files.save(upload.content, ext)
-        attachment = self.repo.add_attachment(Attachment(
-            application_id=app.id, document_key=doc.key, filename=_safe_name(upload.filename),
-            content_type=CONTENT_TYPES[ext], size=stored.size, sha256=stored.sha256, storage_key=stored.key,
-            uploaded_by="citizen",
-        ))
+        attachment = self.repo.add_attachment(
+            Attachment(
+                application_id=app.id,
+                document_key=doc.key,
+                filename=_safe_name(upload.filename),
+                content_type=CONTENT_TYPES[ext],
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+                uploaded_by="citizen",
+            )
+        )
         return attachment, None
 
     def remove_attachment(self, app: Application, attachment_id: str) -> bool:
@@ -146,8 +176,11 @@ class ApplicationService:
         """Everything still needed before submission: field errors and missing documents."""
         definition = self.definition_of(app)
         applicant = {
-            "full_name": app.applicant_name, "cccd": app.applicant_cccd, "phone": app.applicant_phone,
-            "email": app.applicant_email, "address": app.applicant_address,
+            "full_name": app.applicant_name,
+            "cccd": app.applicant_cccd,
+            "phone": app.applicant_phone,
+            "email": app.applicant_email,
+            "address": app.applicant_address,
         }
         fields = {k: "" if v is None else str(v) for k, v in (app.data or {}).get("fields", {}).items()}
         checked = forms.validate(definition, applicant, fields, app.agency_id, draft=False)
@@ -184,12 +217,19 @@ class ApplicationService:
         if definition.fee.quantity_field:
             quantity = int((app.data or {}).get("fields", {}).get(definition.fee.quantity_field) or 1)
         app.fee_amount = definition.fee.total(quantity)
-        self.repo.add_event(CaseEvent(
-            application_id=app.id, kind="submitted", at=now, actor_kind="citizen",
-            actor_id=str(app.citizen_id) if app.citizen_id else None, actor_name=app.applicant_name,
-            from_state="draft", to_state=app.status,
-            details={"case_code": app.case_code, "due_date": app.due_date.isoformat()},
-        ))
+        self.repo.add_event(
+            CaseEvent(
+                application_id=app.id,
+                kind="submitted",
+                at=now,
+                actor_kind="citizen",
+                actor_id=str(app.citizen_id) if app.citizen_id else None,
+                actor_name=app.applicant_name,
+                from_state="draft",
+                to_state=app.status,
+                details={"case_code": app.case_code, "due_date": app.due_date.isoformat()},
+            )
+        )
         try:
             self.repo.session.flush()
         except StaleDataError as exc:
@@ -252,8 +292,12 @@ def _event_label(event: CaseEvent, definition: Definition, lang: str) -> str:
     if event.kind == "submitted":
         due = date.fromisoformat(event.details["due_date"]) if event.details.get("due_date") else None
         when = f"{due:%d/%m/%Y}" if due else ""
-        return (f"Hồ sơ được nộp trực tuyến, cấp mã {event.details.get('case_code')}; hẹn trả kết quả ngày {when}."
-                if vi else f"Submitted online as {event.details.get('case_code')}; result due on {when}.")
+        return (
+            f"Hồ sơ được nộp trực tuyến, cấp mã {event.details.get('case_code')}; "
+            f"hẹn trả kết quả ngày {when}."
+            if vi
+            else f"Submitted online as {event.details.get('case_code')}; result due on {when}."
+        )
     label = event.details.get("label_en" if not vi else "label") if event.details else None
     if label:
         return str(label)

@@ -93,16 +93,32 @@ async def _uploads(form: FormData) -> list[Upload]:
     return uploads
 
 
-def _form_context(app: Application | None, definition: Definition, service: ApplicationService,
-                  catalogue: Any, *, errors: dict[str, str] | None = None, token: str | None = None,
-                  values: dict[str, Any] | None = None) -> dict[str, Any]:
+def _form_context(
+    app: Application | None,
+    definition: Definition,
+    service: ApplicationService,
+    catalogue: Any,
+    *,
+    errors: dict[str, str] | None = None,
+    token: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if values is None:
         values = {}
         if app is not None:
-            values = {f"applicant_{k}": v for k, v in {
-                "full_name": app.applicant_name, "cccd": app.applicant_cccd, "phone": app.applicant_phone,
-                "email": app.applicant_email, "address": app.applicant_address}.items()}
-            values.update({f"f_{k}": ("" if v is None else v) for k, v in (app.data or {}).get("fields", {}).items()})
+            values = {
+                f"applicant_{k}": v
+                for k, v in {
+                    "full_name": app.applicant_name,
+                    "cccd": app.applicant_cccd,
+                    "phone": app.applicant_phone,
+                    "email": app.applicant_email,
+                    "address": app.applicant_address,
+                }.items()
+            }
+            values.update(
+                {f"f_{k}": ("" if v is None else v) for k, v in (app.data or {}).get("fields", {}).items()}
+            )
             values["agency_id"] = app.agency_id or (app.data or {}).get("raw_agency", "")
     attachments: dict[str, list[Any]] = {}
     if app is not None:
@@ -125,65 +141,95 @@ def _prefill_from_account(request: Request, accounts: Any) -> dict[str, Any]:
     citizen = accounts.get(cid) if cid is not None else None
     if citizen is None:
         return {}
-    return {"applicant_full_name": citizen.full_name, "applicant_phone": citizen.phone,
-            "applicant_email": citizen.email or "", "applicant_cccd": citizen.cccd or ""}
+    return {
+        "applicant_full_name": citizen.full_name,
+        "applicant_phone": citizen.phone,
+        "applicant_email": citizen.email or "",
+        "applicant_cccd": citizen.cccd or "",
+    }
 
 
 @router.get("/thu-tuc/{slug}/nop-ho-so")
-def new_application(request: Request, slug: str, catalogue: CatalogueDep, service: Applications,
-                    accounts: Accounts) -> Response:
+def new_application(
+    request: Request, slug: str, catalogue: CatalogueDep, service: Applications, accounts: Accounts
+) -> Response:
     definition = _procedure(catalogue, slug)
     ctx = _form_context(None, definition, service, catalogue, values=_prefill_from_account(request, accounts))
     return render(request, "citizen/apply.html", ctx)
 
 
 @router.post("/thu-tuc/{slug}/nop-ho-so")
-async def create_application(request: Request, slug: str, catalogue: CatalogueDep, service: Applications) -> Response:
+async def create_application(
+    request: Request, slug: str, catalogue: CatalogueDep, service: Applications
+) -> Response:
     definition = _procedure(catalogue, slug)
     form = await request.form()
     uploads = await _uploads(form)
     # the database work is blocking: in the thread pool, never on the event loop
-    return await run_in_threadpool(_create_application, request, definition, service, catalogue, form,
-                                   uploads)
+    return await run_in_threadpool(
+        _create_application, request, definition, service, catalogue, form, uploads
+    )
 
 
-def _create_application(request: Request, definition: Definition, service: ApplicationService, catalogue: Any,
-                        form: FormData, uploads: list[Upload]) -> Response:
+def _create_application(
+    request: Request,
+    definition: Definition,
+    service: ApplicationService,
+    catalogue: Any,
+    form: FormData,
+    uploads: list[Upload],
+) -> Response:
     app, token = service.create_draft(definition, citizen_id=security.current_citizen_id(request))
     security.remember_draft(request, app.id, token)
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
-def _load_draft(request: Request, application_id: str, service: ApplicationService) -> tuple[Application, str | None]:
+def _load_draft(
+    request: Request, application_id: str, service: ApplicationService
+) -> tuple[Application, str | None]:
     app = service.repo.get(application_id)
     token = security.draft_token(request, application_id)
-    if app is None or not service.may_access(app, citizen_id=security.current_citizen_id(request), token=token):
+    if app is None or not service.may_access(
+        app, citizen_id=security.current_citizen_id(request), token=token
+    ):
         raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
     return app, token
 
 
 @router.get("/ho-so/{application_id}/sua")
-def edit_application(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+def edit_application(
+    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
+) -> Response:
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     if token:
         security.remember_draft(request, app.id, token)
     definition = service.definition_of(app)
-    return render(request, "citizen/apply.html", _form_context(app, definition, service, catalogue, token=token))
+    return render(
+        request, "citizen/apply.html", _form_context(app, definition, service, catalogue, token=token)
+    )
 
 
 @router.post("/ho-so/{application_id}/sua")
-async def update_application(request: Request, application_id: str, service: Applications,
-                             catalogue: CatalogueDep) -> Response:
+async def update_application(
+    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
+) -> Response:
     form = await request.form()
     uploads = await _uploads(form)
-    return await run_in_threadpool(_update_application, request, application_id, service, catalogue, form,
-                                   uploads)
+    return await run_in_threadpool(
+        _update_application, request, application_id, service, catalogue, form, uploads
+    )
 
 
-def _update_application(request: Request, application_id: str, service: ApplicationService, catalogue: Any,
-                        form: FormData, uploads: list[Upload]) -> Response:
+def _update_application(
+    request: Request,
+    application_id: str,
+    service: ApplicationService,
+    catalogue: Any,
+    form: FormData,
+    uploads: list[Upload],
+) -> Response:
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
@@ -191,9 +237,16 @@ def _update_application(request: Request, application_id: str, service: Applicat
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
-def _save_and_continue(request: Request, app: Application, token: str | None, definition: Definition,
-                       service: ApplicationService, catalogue: Any, form: FormData,
-                       uploads: list[Upload]) -> Response:
+def _save_and_continue(
+    request: Request,
+    app: Application,
+    token: str | None,
+    definition: Definition,
+    service: ApplicationService,
+    catalogue: Any,
+    form: FormData,
+    uploads: list[Upload],
+) -> Response:
     intent = str(form.get("intent") or "save")
     applicant, fields, agency = _form_values(form)
     errors: dict[str, str] = {}
@@ -210,9 +263,19 @@ def _save_and_continue(request: Request, app: Application, token: str | None, de
         errors.update({k: v for k, v in service.missing(app).items() if k.startswith("doc_")})
     link = _resume_link(request, app, token)
     if errors:
-        ctx = _form_context(app, definition, service, catalogue, errors=errors, token=token,
-                            values={**{f"applicant_{k}": v for k, v in applicant.items()},
-                                    **{f"f_{k}": v for k, v in fields.items()}, "agency_id": agency or ""})
+        ctx = _form_context(
+            app,
+            definition,
+            service,
+            catalogue,
+            errors=errors,
+            token=token,
+            values={
+                **{f"applicant_{k}": v for k, v in applicant.items()},
+                **{f"f_{k}": v for k, v in fields.items()},
+                "agency_id": agency or "",
+            },
+        )
         ctx["resume_link"] = link
         return render(request, "citizen/apply.html", ctx, status=422)
     if complete:
@@ -247,8 +310,11 @@ async def check_field(request: Request, slug: str, catalogue: CatalogueDep) -> R
             _, error = forms.validate_procedure_field(spec, raw)
     if spec is None:
         raise NotFound()
-    return render(request, "citizen/_field_check.html",
-                  {"spec": spec, "name": name, "value": raw, "error": error, "d": definition, "checked": True})
+    return render(
+        request,
+        "citizen/_field_check.html",
+        {"spec": spec, "name": name, "value": raw, "error": error, "d": definition, "checked": True},
+    )
 
 
 # -- review, submit, receipt ------------------------------------------------------------------------
@@ -262,12 +328,19 @@ def review(request: Request, application_id: str, service: Applications, catalog
     return render(request, "citizen/review.html", _review_context(app, token, service, catalogue))
 
 
-def _review_context(app: Application, token: str | None, service: ApplicationService, catalogue: Any) -> dict[str, Any]:
+def _review_context(
+    app: Application, token: str | None, service: ApplicationService, catalogue: Any
+) -> dict[str, Any]:
     definition = service.definition_of(app)
     return {
-        "app": app, "d": definition, "token": token, "missing": service.missing(app),
-        "attachments": service.repo.attachments(app.id), "agency": catalogue.agency(app.agency_id or ""),
-        "applicant_fields": forms.APPLICANT_FIELDS, "fee": definition.fee,
+        "app": app,
+        "d": definition,
+        "token": token,
+        "missing": service.missing(app),
+        "attachments": service.repo.attachments(app.id),
+        "agency": catalogue.agency(app.agency_id or ""),
+        "applicant_fields": forms.APPLICANT_FIELDS,
+        "fee": definition.fee,
     }
 
 
@@ -286,19 +359,27 @@ def submit(request: Request, application_id: str, service: Applications, catalog
     return redirect(request, f"/ho-so/{app.id}/bien-nhan" + (f"?t={token}" if token else ""))
 
 
-def _receipt_context(app: Application, service: ApplicationService, catalogue: Any, request: Request) -> dict[str, Any]:
+def _receipt_context(
+    app: Application, service: ApplicationService, catalogue: Any, request: Request
+) -> dict[str, Any]:
     definition = service.definition_of(app)
     base = str(request.app.state.settings.base_url).rstrip("/")
     return {
-        "app": app, "d": definition, "agency": catalogue.agency(app.agency_id or ""),
-        "attachments": service.repo.attachments(app.id), "status_label": service.status_label(app),
-        "tracking_url": f"{base}/tra-cuu?ma={app.case_code}", "base_url": base,
+        "app": app,
+        "d": definition,
+        "agency": catalogue.agency(app.agency_id or ""),
+        "attachments": service.repo.attachments(app.id),
+        "status_label": service.status_label(app),
+        "tracking_url": f"{base}/tra-cuu?ma={app.case_code}",
+        "base_url": base,
         "received_at": app.submitted_at,
     }
 
 
 @router.get("/ho-so/{application_id}/bien-nhan")
-def receipt(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+def receipt(
+    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
+) -> Response:
     app, token = _load_draft(request, application_id, service)
     if app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/xem-lai")
@@ -308,25 +389,35 @@ def receipt(request: Request, application_id: str, service: Applications, catalo
 
 
 @router.get("/ho-so/{application_id}/bien-nhan.pdf")
-def receipt_download(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+def receipt_download(
+    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
+) -> Response:
     app, _ = _load_draft(request, application_id, service)
     if app.is_draft:
         raise NotFound("Hồ sơ chưa được nộp nên chưa có giấy tiếp nhận.")
     pdf = receipt_pdf(_receipt_context(app, service, catalogue, request))
     filename = f"giay-tiep-nhan-{app.case_code}.pdf"
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/ho-so/{application_id}/tep/{attachment_id}")
-def download_attachment(request: Request, application_id: str, attachment_id: str, service: Applications) -> Response:
+def download_attachment(
+    request: Request, application_id: str, attachment_id: str, service: Applications
+) -> Response:
     app, _ = _load_draft(request, application_id, service)
     attachment = service.repo.attachment(app.id, attachment_id)
     if attachment is None:
         raise NotFound()
     content = service.files.read(attachment.storage_key)
-    return Response(content, media_type=attachment.content_type,
-                    headers={"Content-Disposition": f'inline; filename="{attachment.id}"'})
+    return Response(
+        content,
+        media_type=attachment.content_type,
+        headers={"Content-Disposition": f'inline; filename="{attachment.id}"'},
+    )
 
 
 # -- tracking ---------------------------------------------------------------------------------------
@@ -343,8 +434,9 @@ async def tracking_lookup(request: Request, service: Applications, settings: Set
     return await run_in_threadpool(_tracking_lookup, request, form, service, settings)
 
 
-def _tracking_lookup(request: Request, form: FormData, service: ApplicationService,
-                     settings: Any) -> Response:
+def _tracking_lookup(
+    request: Request, form: FormData, service: ApplicationService, settings: Any
+) -> Response:
     code = str(form.get("case_code") or "").strip().upper()
     raw_phone = str(form.get("phone") or "")
     values = {"case_code": code, "phone": raw_phone}
@@ -359,18 +451,28 @@ def _tracking_lookup(request: Request, form: FormData, service: ApplicationServi
     if errors:
         return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=422)
     limiter = RateLimiter(service.repo.session)
-    if limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds) > \
-            settings.tracking_max_lookups:
+    if (
+        limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+        > settings.tracking_max_lookups
+    ):
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
     app = service.track(code, phone)
     if app is None:
         errors["case_code"] = "Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này."
         return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=404)
     lang = i18n.current_lang.get()
-    return render(request, "citizen/track.html", {
-        "values": values, "errors": {}, "app": app, "d": service.definition_of(app),
-        "status_label": service.status_label(app, lang), "timeline": service.timeline(app, lang),
-    })
+    return render(
+        request,
+        "citizen/track.html",
+        {
+            "values": values,
+            "errors": {},
+            "app": app,
+            "d": service.definition_of(app),
+            "status_label": service.status_label(app, lang),
+            "timeline": service.timeline(app, lang),
+        },
+    )
 
 
 # -- accounts -----------------------------------------------------------------------------------------
@@ -391,8 +493,9 @@ async def register(request: Request, accounts: Accounts) -> Response:
 def _register(request: Request, form: FormData, accounts: Any) -> Response:
     values = {k: str(form.get(k) or "") for k in ("full_name", "phone", "email")}
     try:
-        citizen = accounts.register(**values, password=str(form.get("password") or ""),
-                                    password2=str(form.get("password2") or ""))
+        citizen = accounts.register(
+            **values, password=str(form.get("password") or ""), password2=str(form.get("password2") or "")
+        )
     except ValidationFailed as exc:
         return render(request, "citizen/register.html", {"values": values, "errors": exc.fields}, status=422)
     security.login_citizen(request, citizen.id, citizen.full_name)
@@ -414,16 +517,23 @@ async def login(request: Request, accounts: Accounts) -> Response:
 def _login(request: Request, form: FormData, accounts: Any) -> Response:
     values = {"login": str(form.get("login") or ""), "next": str(form.get("next") or "")}
     try:
-        citizen = accounts.login(values["login"], str(form.get("password") or ""), client_ip=client_ip(request))
+        citizen = accounts.login(
+            values["login"], str(form.get("password") or ""), client_ip=client_ip(request)
+        )
     except ValidationFailed as exc:
         return render(request, "citizen/login.html", {"values": values, "errors": exc.fields}, status=422)
     except RateLimited as exc:
-        return render(request, "citizen/login.html", {"values": values, "errors": {"login": exc.message}},
-                      status=429)
+        return render(
+            request, "citizen/login.html", {"values": values, "errors": {"login": exc.message}}, status=429
+        )
     drafts = request.session.get("drafts", {})
     security.login_citizen(request, citizen.id, citizen.full_name)
     request.session["drafts"] = drafts
-    target = values["next"] if values["next"].startswith("/") and not values["next"].startswith("//") else "/tai-khoan/ho-so"
+    target = (
+        values["next"]
+        if values["next"].startswith("/") and not values["next"].startswith("//")
+        else "/tai-khoan/ho-so"
+    )
     return redirect(request, target)
 
 

@@ -17,6 +17,7 @@ def healthz(request: Request) -> JSONResponse:
             conn.execute(text("SELECT 1"))
         database = "ok"
     except Exception as exc:  # any failure means the database is unusable
-        return JSONResponse({"status": "degraded", "database": "unavailable", "detail": type(exc).__name__},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "degraded", "database": "unavailable", "detail": type(exc).__name__}, status_code=503
+        )
     return JSONResponse({"status": "ok", "database": database, "dialect": db.engine.dialect.name})

@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 
 AXE = Path(__file__).with_name("vendor") / "axe-4.10.2.min.js"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str:
@@ -35,7 +42,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, locale="vi-VN", viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        base_url=live_server, locale="vi-VN", viewport={"width": 390, "height": 844}
+    )
     pg = context.new_page()
     pg.set_default_timeout(15000)
     yield pg
@@ -46,8 +55,15 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [v for v in result["violations"] if v.get("impact") in impacts]
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]} for v in bad]
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in bad
+    ]
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

@@ -84,10 +84,17 @@ def test_no_javascript_flow_still_submits(browser: Any, live_server: str, tmp_pa
     page.goto("/thu-tuc?q=chuyen+truong")
     page.goto("/thu-tuc/chuyen-truong-thcs/nop-ho-so")
     page.select_option("#agency_id", "H29.41.01")
-    for selector, value in (("#applicant_full_name", "Lê Văn Hùng"), ("#applicant_cccd", "079090001234"),
-                            ("#applicant_phone", "0909123456"), ("#applicant_address", "45 Tô Ký"),
-                            ("#f_student_name", "Lê Minh An"), ("#f_student_birth_date", "01/01/2012"),
-                            ("#f_school_from", "A"), ("#f_school_to", "B"), ("#f_reason", "Chuyển nhà")):
+    for selector, value in (
+        ("#applicant_full_name", "Lê Văn Hùng"),
+        ("#applicant_cccd", "079090001234"),
+        ("#applicant_phone", "0909123456"),
+        ("#applicant_address", "45 Tô Ký"),
+        ("#f_student_name", "Lê Minh An"),
+        ("#f_student_birth_date", "01/01/2012"),
+        ("#f_school_from", "A"),
+        ("#f_school_to", "B"),
+        ("#f_reason", "Chuyển nhà"),
+    ):
         page.fill(selector, value)
     page.select_option("#f_grade", "8")
     for key, path in _files(tmp_path).items():

@@ -13,22 +13,43 @@ from portal.demo import tiny_pdf
 from tests.builders import PNG
 
 SERVICE = {"Authorization": "Bearer test-service-token"}
-APPLICANT = {"full_name": "Trần Thị Mai", "phone": "0987654321", "email": "mai@example.vn",
-             "cccd": "079185012345", "address": "12 Lê Văn Khương"}
-FIELDS = {"student_name": "Nguyễn Minh Khôi", "student_birth_date": "14/03/2012", "grade": "7",
-          "school_from": "THCS A", "school_to": "THCS B", "reason": "Chuyển nhà"}
-DOCS = [("don_de_nghi", "don.pdf", tiny_pdf("don")), ("hoc_ba", "hb.pdf", tiny_pdf("hb")),
-        ("giay_gioi_thieu", "gt.png", PNG)]
+APPLICANT = {
+    "full_name": "Trần Thị Mai",
+    "phone": "0987654321",
+    "email": "mai@example.vn",
+    "cccd": "079185012345",
+    "address": "12 Lê Văn Khương",
+}
+FIELDS = {
+    "student_name": "Nguyễn Minh Khôi",
+    "student_birth_date": "14/03/2012",
+    "grade": "7",
+    "school_from": "THCS A",
+    "school_to": "THCS B",
+    "reason": "Chuyển nhà",
+}
+DOCS = [
+    ("don_de_nghi", "don.pdf", tiny_pdf("don")),
+    ("hoc_ba", "hb.pdf", tiny_pdf("hb")),
+    ("giay_gioi_thieu", "gt.png", PNG),
+]
 
 
 def _complete_draft(client: httpx.Client | TestClient, agency: str = "H29.41.01") -> dict:
-    created = client.post("/api/v1/applications", headers=SERVICE, json={
-        "procedure_code": "2.002481", "agency_id": agency, "applicant": APPLICANT, "fields": FIELDS})
+    created = client.post(
+        "/api/v1/applications",
+        headers=SERVICE,
+        json={"procedure_code": "2.002481", "agency_id": agency, "applicant": APPLICANT, "fields": FIELDS},
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     for key, name, content in DOCS:
-        r = client.post(f"/api/v1/applications/{body['id']}/attachments", headers=SERVICE,
-                        data={"document_key": key}, files={"file": (name, content)})
+        r = client.post(
+            f"/api/v1/applications/{body['id']}/attachments",
+            headers=SERVICE,
+            data={"document_key": key},
+            files={"file": (name, content)},
+        )
         assert r.status_code == 201, r.text
     return body
 
@@ -50,14 +71,22 @@ def test_procedures_search_and_detail(client: TestClient) -> None:
 
 def test_openapi_documents_the_v1_endpoints(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/procedures", "/api/v1/procedures/{code}", "/api/v1/applications",
-                 "/api/v1/applications/{application_id}/submit", "/api/v1/applications/{case_code}"):
+    for path in (
+        "/api/v1/procedures",
+        "/api/v1/procedures/{code}",
+        "/api/v1/applications",
+        "/api/v1/applications/{application_id}/submit",
+        "/api/v1/applications/{case_code}",
+    ):
         assert path in paths
 
 
 def test_draft_validation_errors_are_field_level_vietnamese(client: TestClient) -> None:
-    r = client.post("/api/v1/applications", headers=SERVICE, json={
-        "procedure_code": "2.002481", "applicant": {"full_name": "An", "phone": "12345"}})
+    r = client.post(
+        "/api/v1/applications",
+        headers=SERVICE,
+        json={"procedure_code": "2.002481", "applicant": {"full_name": "An", "phone": "12345"}},
+    )
     assert r.status_code == 422
     err = r.json()["error"]
     assert err["code"] == "validation_error"
@@ -66,8 +95,12 @@ def test_draft_validation_errors_are_field_level_vietnamese(client: TestClient) 
 
 def test_idempotency_key_returns_the_same_draft(client: TestClient) -> None:
     body = {"procedure_code": "2.002481", "applicant": APPLICANT}
-    first = client.post("/api/v1/applications", headers={**SERVICE, "Idempotency-Key": "abc-1"}, json=body).json()
-    again = client.post("/api/v1/applications", headers={**SERVICE, "Idempotency-Key": "abc-1"}, json=body).json()
+    first = client.post(
+        "/api/v1/applications", headers={**SERVICE, "Idempotency-Key": "abc-1"}, json=body
+    ).json()
+    again = client.post(
+        "/api/v1/applications", headers={**SERVICE, "Idempotency-Key": "abc-1"}, json=body
+    ).json()
     assert first["id"] == again["id"] and first["resume_url"] == again["resume_url"]
     # the resume link opens the draft in the portal for whoever holds it
     page = TestClient(client.app).get(first["resume_url"].replace("http://testserver", ""))
@@ -89,8 +122,9 @@ def test_submit_and_track_over_api(client: TestClient) -> None:
 
 
 def test_submit_incomplete_draft_lists_what_is_missing(client: TestClient) -> None:
-    draft = client.post("/api/v1/applications", headers=SERVICE, json={
-        "procedure_code": "2.002481", "applicant": APPLICANT}).json()
+    draft = client.post(
+        "/api/v1/applications", headers=SERVICE, json={"procedure_code": "2.002481", "applicant": APPLICANT}
+    ).json()
     r = client.post(f"/api/v1/applications/{draft['id']}/submit", headers=SERVICE)
     assert r.status_code == 422
     assert "documents.hoc_ba" in r.json()["error"]["fields"]
@@ -106,8 +140,10 @@ def test_tracking_api_is_rate_limited(app, client: TestClient) -> None:  # type:
     limit = app.state.settings.tracking_max_lookups
     app.state.settings.tracking_max_lookups = 3
     try:
-        codes = [client.get("/api/v1/applications/X-1", params={"phone": "0912345678"}).status_code
-                 for _ in range(4)]
+        codes = [
+            client.get("/api/v1/applications/X-1", params={"phone": "0912345678"}).status_code
+            for _ in range(4)
+        ]
     finally:
         app.state.settings.tracking_max_lookups = limit
     assert codes == [404, 404, 404, 429]

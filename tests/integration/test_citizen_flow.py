@@ -19,7 +19,9 @@ def test_catalogue_search_ignores_diacritics_and_case(client: TestClient) -> Non
 
 
 def test_catalogue_htmx_returns_only_results_fragment(client: TestClient) -> None:
-    page = client.get("/thu-tuc", params={"q": "van bang"}, headers={"HX-Request": "true", "HX-Target": "results"})
+    page = client.get(
+        "/thu-tuc", params={"q": "van bang"}, headers={"HX-Request": "true", "HX-Target": "results"}
+    )
     assert page.status_code == 200
     assert page.text.lstrip().startswith('<div id="results"')
     assert "<html" not in page.text
@@ -55,7 +57,9 @@ def test_full_flow_draft_submit_receipt_tracking(client: TestClient) -> None:
 
     pdf = client.get(f"/ho-so/{app_id}/bien-nhan.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text.upper()
     assert code in text
     assert "Trần Thị Mai" in text  # Vietnamese diacritics survive the PDF round trip
@@ -64,7 +68,9 @@ def test_full_flow_draft_submit_receipt_tracking(client: TestClient) -> None:
 
     other = TestClient(client.app)
     token = csrf(other, "/tra-cuu")
-    found = other.post("/tra-cuu", data={"csrf_token": token, "case_code": code.lower(), "phone": "+84987654321"})
+    found = other.post(
+        "/tra-cuu", data={"csrf_token": token, "case_code": code.lower(), "phone": "+84987654321"}
+    )
     assert found.status_code == 200
     assert "Đã nộp, chờ cán bộ tiếp nhận kiểm tra" in found.text
     assert f"cấp mã {code}" in found.text
@@ -75,7 +81,9 @@ def test_full_flow_draft_submit_receipt_tracking(client: TestClient) -> None:
 
 
 def test_invalid_input_keeps_everything_typed_and_uploaded(client: TestClient) -> None:
-    response = start_transfer(client, applicant_cccd="123", applicant_phone="0123", f_student_birth_date="31/02/2012")
+    response = start_transfer(
+        client, applicant_cccd="123", applicant_phone="0123", f_student_birth_date="31/02/2012"
+    )
     assert response.status_code == 422
     html = response.text
     assert "Mã tỉnh «123»" in html or "12 chữ số" in html
@@ -91,20 +99,36 @@ def test_invalid_input_keeps_everything_typed_and_uploaded(client: TestClient) -
     action = re.search(r'<form method="post" action="(/ho-so/[^"]+/sua[^"]*)"', html)
     assert action
     token = csrf(client, "/")
-    fixed = client.post(action.group(1).replace("&amp;", "&"), data={
-        **APPLICANT, "agency_id": "H29.41.04", "f_student_name": "Nguyễn Minh Khôi",
-        "f_student_birth_date": "14/03/2012", "f_grade": "7", "f_school_from": "A", "f_school_to": "B",
-        "f_reason": "Chuyển nhà", "csrf_token": token, "intent": "review"}, follow_redirects=False)
+    fixed = client.post(
+        action.group(1).replace("&amp;", "&"),
+        data={
+            **APPLICANT,
+            "agency_id": "H29.41.04",
+            "f_student_name": "Nguyễn Minh Khôi",
+            "f_student_birth_date": "14/03/2012",
+            "f_grade": "7",
+            "f_school_from": "A",
+            "f_school_to": "B",
+            "f_reason": "Chuyển nhà",
+            "csrf_token": token,
+            "intent": "review",
+        },
+        follow_redirects=False,
+    )
     assert fixed.status_code == 303 and "/xem-lai" in fixed.headers["location"]
 
 
 def test_wrong_file_type_and_oversize_are_refused_at_the_field(client: TestClient) -> None:
     token = csrf(client, f"/thu-tuc/{TRANSFER}/nop-ho-so")
-    response = client.post(f"/thu-tuc/{TRANSFER}/nop-ho-so", data={"csrf_token": token, "intent": "save"}, files=[
-        ("doc_don_de_nghi", ("virus.exe", b"MZ\x90\x00", "application/octet-stream")),
-        ("doc_hoc_ba", ("fake.pdf", PNG, "application/pdf")),
-        ("doc_giay_gioi_thieu", ("big.pdf", b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024), "application/pdf")),
-    ])
+    response = client.post(
+        f"/thu-tuc/{TRANSFER}/nop-ho-so",
+        data={"csrf_token": token, "intent": "save"},
+        files=[
+            ("doc_don_de_nghi", ("virus.exe", b"MZ\x90\x00", "application/octet-stream")),
+            ("doc_hoc_ba", ("fake.pdf", PNG, "application/pdf")),
+            ("doc_giay_gioi_thieu", ("big.pdf", b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024), "application/pdf")),
+        ],
+    )
     assert response.status_code == 422
     assert "không đúng định dạng; chỉ nhận PDF, JPG, PNG" in response.text
     assert "không phải là tệp PDF hợp lệ" in response.text
@@ -127,8 +151,12 @@ def test_draft_is_saved_and_resumed_from_the_link_on_another_device(client: Test
 def test_other_peoples_drafts_and_receipts_are_not_reachable(client: TestClient) -> None:
     app_id, _ = submit_transfer(client)
     stranger = TestClient(client.app)
-    for path in (f"/ho-so/{app_id}/bien-nhan", f"/ho-so/{app_id}/bien-nhan.pdf", f"/ho-so/{app_id}/sua",
-                 f"/ho-so/{app_id}/bien-nhan?t=forged"):
+    for path in (
+        f"/ho-so/{app_id}/bien-nhan",
+        f"/ho-so/{app_id}/bien-nhan.pdf",
+        f"/ho-so/{app_id}/sua",
+        f"/ho-so/{app_id}/bien-nhan?t=forged",
+    ):
         assert stranger.get(path).status_code == 404
 
 
@@ -151,31 +179,62 @@ def test_review_lists_missing_documents_and_blocks_submit(client: TestClient) ->
     token = csrf(client, f"/thu-tuc/{TRANSFER}/nop-ho-so")
     from tests.builders import TRANSFER_FIELDS
 
-    response = client.post(f"/thu-tuc/{TRANSFER}/nop-ho-so", data={**APPLICANT, **TRANSFER_FIELDS,
-                           "csrf_token": token, "intent": "review"}, follow_redirects=False)
+    response = client.post(
+        f"/thu-tuc/{TRANSFER}/nop-ho-so",
+        data={**APPLICANT, **TRANSFER_FIELDS, "csrf_token": token, "intent": "review"},
+        follow_redirects=False,
+    )
     assert response.status_code == 422
     assert "Vui lòng đính kèm: Học bạ" in response.text
 
 
 def test_inline_field_check_over_htmx(client: TestClient) -> None:
     token = csrf(client, f"/thu-tuc/{TRANSFER}/nop-ho-so")
-    bad = client.post(f"/thu-tuc/{TRANSFER}/kiem-tra", data={"applicant_phone": "0123"},
-                      headers={"HX-Request": "true", "HX-Trigger-Name": "applicant_phone", "X-CSRF-Token": token})
+    bad = client.post(
+        f"/thu-tuc/{TRANSFER}/kiem-tra",
+        data={"applicant_phone": "0123"},
+        headers={"HX-Request": "true", "HX-Trigger-Name": "applicant_phone", "X-CSRF-Token": token},
+    )
     assert bad.status_code == 200
-    assert 'id="field-applicant_phone"' in bad.text and "error-message" in bad.text and 'value="0123"' in bad.text
-    good = client.post(f"/thu-tuc/{TRANSFER}/kiem-tra", data={"applicant_phone": "0912 345 678"},
-                       headers={"HX-Request": "true", "HX-Trigger-Name": "applicant_phone", "X-CSRF-Token": token})
+    assert (
+        'id="field-applicant_phone"' in bad.text
+        and "error-message" in bad.text
+        and 'value="0123"' in bad.text
+    )
+    good = client.post(
+        f"/thu-tuc/{TRANSFER}/kiem-tra",
+        data={"applicant_phone": "0912 345 678"},
+        headers={"HX-Request": "true", "HX-Trigger-Name": "applicant_phone", "X-CSRF-Token": token},
+    )
     assert "error-message" not in good.text
 
 
 def test_register_login_and_my_applications(client: TestClient) -> None:
     token = csrf(client, "/dang-ky")
-    bad = client.post("/dang-ky", data={"csrf_token": token, "full_name": "Lan", "phone": "0912", "email": "x",
-                                        "password": "short", "password2": "short"})
+    bad = client.post(
+        "/dang-ky",
+        data={
+            "csrf_token": token,
+            "full_name": "Lan",
+            "phone": "0912",
+            "email": "x",
+            "password": "short",
+            "password2": "short",
+        },
+    )
     assert bad.status_code == 422 and "Mật khẩu phải có ít nhất 8 ký tự" in bad.text
-    ok = client.post("/dang-ky", data={"csrf_token": token, "full_name": "Phạm Thị Lan", "phone": "0934567890",
-                                       "email": "lan@example.vn", "password": "matkhau-an-toan",
-                                       "password2": "matkhau-an-toan"}, follow_redirects=False)
+    ok = client.post(
+        "/dang-ky",
+        data={
+            "csrf_token": token,
+            "full_name": "Phạm Thị Lan",
+            "phone": "0934567890",
+            "email": "lan@example.vn",
+            "password": "matkhau-an-toan",
+            "password2": "matkhau-an-toan",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     cookie = ok.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
@@ -186,16 +245,23 @@ def test_register_login_and_my_applications(client: TestClient) -> None:
     client.post("/dang-xuat", data={"csrf_token": csrf(client, "/")})
     assert client.get("/tai-khoan/ho-so", follow_redirects=False).status_code == 303
     token = csrf(client, "/dang-nhap")
-    login = client.post("/dang-nhap", data={"csrf_token": token, "login": "0934 567 890",
-                                            "password": "matkhau-an-toan"}, follow_redirects=False)
+    login = client.post(
+        "/dang-nhap",
+        data={"csrf_token": token, "login": "0934 567 890", "password": "matkhau-an-toan"},
+        follow_redirects=False,
+    )
     assert login.status_code == 303
     assert code in client.get("/tai-khoan/ho-so").text
 
 
 def test_login_is_rate_limited(client: TestClient) -> None:
     token = csrf(client, "/dang-nhap")
-    statuses = [client.post("/dang-nhap", data={"csrf_token": token, "login": "0911111111",
-                                                "password": "sai-mat-khau"}).status_code for _ in range(6)]
+    statuses = [
+        client.post(
+            "/dang-nhap", data={"csrf_token": token, "login": "0911111111", "password": "sai-mat-khau"}
+        ).status_code
+        for _ in range(6)
+    ]
     assert statuses[:5] == [422] * 5
     assert statuses[5] == 429
 
