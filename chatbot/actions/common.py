@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Optional
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from rasa_sdk import Tracker
@@ -12,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.portal import PortalClient, base_url
 
 # Tests replace this with a factory that injects an httpx.MockTransport.
-_transport_factory: Optional[Callable[[], httpx.AsyncBaseTransport]] = None
+_transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
 
 
 def portal_client() -> PortalClient:
@@ -20,12 +21,12 @@ def portal_client() -> PortalClient:
     return PortalClient(transport=transport)
 
 
-def metadata(tracker: Tracker) -> Dict[str, Any]:
+def metadata(tracker: Tracker) -> dict[str, Any]:
     """Metadata the portal's relay adds: user_id, lang, portal_base_url."""
     return (tracker.latest_message or {}).get("metadata") or {}
 
 
-def absolute_url(url: Optional[str], tracker: Tracker) -> Optional[str]:
+def absolute_url(url: str | None, tracker: Tracker) -> str | None:
     """The portal may send paths ("/thu-tuc/..."); make them clickable."""
     if not url:
         return None

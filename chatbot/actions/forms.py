@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -28,7 +28,7 @@ MSG_PHONE = "Số điện thoại chưa hợp lệ: cần 10 chữ số, bắt �
 MSG_NAME = "Mình chưa nhận ra họ tên. Bạn nhập họ và tên đầy đủ, chỉ gồm chữ cái (ví dụ: Nguyễn Văn An)."
 MSG_STOPPED = (
     "Mình chưa nhận được thông tin hợp lệ sau {n} lần nên tạm dừng ở đây. "
-    "Bạn có thể bắt đầu lại, hoặc nhắn \"gặp nhân viên\" để cán bộ hỗ trợ."
+    'Bạn có thể bắt đầu lại, hoặc nhắn "gặp nhân viên" để cán bộ hỗ trợ.'
 )
 
 
@@ -39,11 +39,11 @@ class StrictFormValidation(FormValidationAction, ABC):
     """
 
     @abstractmethod
-    def name(self) -> Text: ...
+    def name(self) -> str: ...
 
     def invalid(
         self, slot: str, message: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         if slot != tracker.get_slot("requested_slot"):
             # Picked up in passing (e.g. a number typed for another question):
             # drop it quietly, the form will ask for it in its turn.
@@ -58,7 +58,7 @@ class StrictFormValidation(FormValidationAction, ABC):
 
     def extract_full_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Take a well-formed name even when NLU read it as a question.
 
         The from_text mapping skips question intents so that a real question
@@ -75,7 +75,7 @@ class StrictFormValidation(FormValidationAction, ABC):
 
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         phone = normalize_phone(str(value or ""))
         if phone is None:
             return self.invalid("phone", MSG_PHONE, dispatcher, tracker)
@@ -83,7 +83,7 @@ class StrictFormValidation(FormValidationAction, ABC):
 
     def validate_full_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         name = normalize_full_name(str(value or ""))
         if name is None:
             return self.invalid("full_name", MSG_NAME, dispatcher, tracker)
@@ -91,12 +91,12 @@ class StrictFormValidation(FormValidationAction, ABC):
 
 
 class ValidateCaseStatusForm(StrictFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_case_status_form"
 
     def validate_case_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         code = find_case_code(str(value or ""))
         if code is None:
             return self.invalid(
@@ -109,12 +109,12 @@ class ValidateCaseStatusForm(StrictFormValidation):
 
 
 class ValidateFeesForm(StrictFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_fees_form"
 
     def validate_student_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         code = normalize_student_code(str(value or ""))
         if code is None:
             return self.invalid(
@@ -127,17 +127,17 @@ class ValidateFeesForm(StrictFormValidation):
 
 
 class ValidateCallbackForm(StrictFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_callback_form"
 
 
 class ValidateApplicationForm(StrictFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_application_form"
 
     async def validate_procedure(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         text = str(value or "").strip()
         if not text or text.startswith("/"):
             return self.invalid("procedure", "Bạn cho mình biết tên thủ tục nhé.", dispatcher, tracker)
@@ -164,31 +164,39 @@ class ValidateApplicationForm(StrictFormValidation):
         detail = found.detail
         if not detail.get("online", True):
             dispatcher.utter_message(
-                text=f"Thủ tục «{detail['name']}» chưa nhận hồ sơ trực tuyến; bạn vui lòng nộp trực tiếp tại cơ quan giải quyết."
+                text=(
+                    f"Thủ tục «{detail['name']}» chưa nhận hồ sơ trực tuyến; "
+                    "bạn vui lòng nộp trực tiếp tại cơ quan giải quyết."
+                )
             )
             return {"procedure": None, "requested_slot": None}
         return {"procedure": detail["code"], "procedure_name": detail["name"]}
 
     def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         if value == SKIPPED:
             return {"email": SKIPPED}
         email = normalize_email(str(value or ""))
         if email is None:
             return self.invalid(
-                "email", "Email chưa hợp lệ (ví dụ: ten@gmail.com). Bấm \"Bỏ qua\" nếu không có.", dispatcher, tracker
+                "email",
+                'Email chưa hợp lệ (ví dụ: ten@gmail.com). Bấm "Bỏ qua" nếu không có.',
+                dispatcher,
+                tracker,
             )
         return {"email": email}
 
     def validate_application_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         if value is None:  # cleared by action_reset_form_retries, nothing to check
             return {}
         if value is True:
             return {"application_confirmed": True}
-        dispatcher.utter_message(text="Đã hủy, mình chưa tạo hồ sơ nào. Bạn có thể bắt đầu lại bất cứ lúc nào.")
+        dispatcher.utter_message(
+            text="Đã hủy, mình chưa tạo hồ sơ nào. Bạn có thể bắt đầu lại bất cứ lúc nào."
+        )
         return {
             "application_confirmed": None,
             "full_name": None,
@@ -201,12 +209,12 @@ class ValidateApplicationForm(StrictFormValidation):
 class ActionAskApplicationConfirmed(Action):
     """The confirmation step: show what will be sent, ask with buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_application_confirmed"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         email = tracker.get_slot("email")
         procedure = tracker.get_slot("procedure_name") or tracker.get_slot("procedure")
         dispatcher.utter_message(
@@ -227,14 +235,14 @@ class ActionAskApplicationConfirmed(Action):
 
 
 class ActionResetFormRetries(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_reset_form_retries"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         return [SlotSet("form_retries", 0.0), SlotSet("application_confirmed", None)]
 
 
-def missing(tracker: Tracker, *slots: str) -> Optional[str]:
+def missing(tracker: Tracker, *slots: str) -> str | None:
     return next((s for s in slots if not tracker.get_slot(s)), None)

@@ -10,7 +10,8 @@ Error handling contract used by every action:
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -25,7 +26,7 @@ class PortalError(Exception):
 class PortalRejected(PortalError):
     """The portal refused the request (4xx) and said why, in Vietnamese."""
 
-    def __init__(self, status: int, code: str, message: str, fields: Optional[dict] = None):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
@@ -46,9 +47,9 @@ class PortalClient:
 
     def __init__(
         self,
-        base: Optional[str] = None,
-        token: Optional[str] = None,
-        transport: Optional[httpx.AsyncBaseTransport] = None,
+        base: str | None = None,
+        token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base = (base or base_url()).rstrip("/")
         token = token if token is not None else os.environ.get("PORTAL_SERVICE_TOKEN", "")
@@ -59,7 +60,7 @@ class PortalClient:
             base_url=self.base + "/api/v1", headers=headers, timeout=TIMEOUT, transport=transport
         )
 
-    async def __aenter__(self) -> "PortalClient":
+    async def __aenter__(self) -> PortalClient:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -70,17 +71,15 @@ class PortalClient:
         method: str,
         path: str,
         *,
-        params: Optional[Mapping[str, Any]] = None,
+        params: Mapping[str, Any] | None = None,
         json: Any = None,
-        headers: Optional[Mapping[str, str]] = None,
+        headers: Mapping[str, str] | None = None,
         retries: int = 0,
     ) -> Any:
-        last: Optional[Exception] = None
+        last: Exception | None = None
         for _ in range(retries + 1):
             try:
-                response = await self._client.request(
-                    method, path, params=params, json=json, headers=headers
-                )
+                response = await self._client.request(method, path, params=params, json=json, headers=headers)
             except httpx.HTTPError as exc:  # timeout, connection refused, ...
                 last = exc
                 continue
@@ -135,7 +134,7 @@ class PortalClient:
 
 
 def _rejected(response: httpx.Response) -> PortalRejected:
-    code, message, fields = "http_%d" % response.status_code, "", {}
+    code, message, fields = f"http_{response.status_code}", "", {}
     try:
         error = response.json().get("error") or {}
         code = error.get("code") or code

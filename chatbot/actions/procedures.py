@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -37,13 +37,106 @@ INTENT_BY_TOPIC = {v: k for k, v in TOPIC_BY_INTENT.items()}
 # left is likely the procedure's name; it is only a fallback when NLU found
 # no procedure entity.
 _QUESTION_WORDS = set(
-    """
-    cho hoi minh toi em anh chi ban ad admin oi a ah nhe nha vay the thi la co khong ko k
-    duoc dc can nhung gi j nao giay to ho so hs thu tuc lam sao ntn nhu bao lau nhieu bn
-    ngay mat het tien le phi phi o dau nop online truc tuyen qua mang cach huong dan
-    quy trinh cac buoc xin muon phai chuan bi gom mang theo tu ve cua con chau be
-    thoi gian ket qua khi giai quyet bay gio di den tai co quan nay do ay
-    """.split()
+    [
+        "cho",
+        "hoi",
+        "minh",
+        "toi",
+        "em",
+        "anh",
+        "chi",
+        "ban",
+        "ad",
+        "admin",
+        "oi",
+        "a",
+        "ah",
+        "nhe",
+        "nha",
+        "vay",
+        "the",
+        "thi",
+        "la",
+        "co",
+        "khong",
+        "ko",
+        "k",
+        "duoc",
+        "dc",
+        "can",
+        "nhung",
+        "gi",
+        "j",
+        "nao",
+        "giay",
+        "to",
+        "ho",
+        "so",
+        "hs",
+        "thu",
+        "tuc",
+        "lam",
+        "sao",
+        "ntn",
+        "nhu",
+        "bao",
+        "lau",
+        "nhieu",
+        "bn",
+        "ngay",
+        "mat",
+        "het",
+        "tien",
+        "le",
+        "phi",
+        "phi",
+        "o",
+        "dau",
+        "nop",
+        "online",
+        "truc",
+        "tuyen",
+        "qua",
+        "mang",
+        "cach",
+        "huong",
+        "dan",
+        "quy",
+        "trinh",
+        "cac",
+        "buoc",
+        "xin",
+        "muon",
+        "phai",
+        "chuan",
+        "bi",
+        "gom",
+        "mang",
+        "theo",
+        "tu",
+        "ve",
+        "cua",
+        "con",
+        "chau",
+        "be",
+        "thoi",
+        "gian",
+        "ket",
+        "qua",
+        "khi",
+        "giai",
+        "quyet",
+        "bay",
+        "gio",
+        "di",
+        "den",
+        "tai",
+        "co",
+        "quan",
+        "nay",
+        "do",
+        "ay",
+    ]
 )
 
 
@@ -51,13 +144,13 @@ _QUESTION_WORDS = set(
 class Resolution:
     """Outcome of looking a procedure up: one detail, several choices, or none."""
 
-    detail: Optional[dict] = None
-    choices: List[dict] = field(default_factory=list)
-    query: Optional[str] = None  # what we searched for, to quote when nothing matched
+    detail: dict | None = None
+    choices: list[dict] = field(default_factory=list)
+    query: str | None = None  # what we searched for, to quote when nothing matched
     approximate: bool = False  # found by search, and the name lacks some searched word
 
 
-def procedure_entities(tracker: Tracker) -> List[Dict[str, Any]]:
+def procedure_entities(tracker: Tracker) -> list[dict[str, Any]]:
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     found = []
@@ -81,7 +174,7 @@ def free_text_query(text: str) -> str:
     return " ".join(w for w in words if w not in _QUESTION_WORDS)
 
 
-async def _detail_or_none(client: PortalClient, code: str) -> Optional[dict]:
+async def _detail_or_none(client: PortalClient, code: str) -> dict | None:
     try:
         return await client.get_procedure(code)
     except PortalRejected as exc:
@@ -111,7 +204,7 @@ def _names_all(query: str, name: str) -> bool:
     return all(w in name_words for w in re.findall(r"\w+", fold(query)))
 
 
-async def resolve_value(client: PortalClient, value: str, raw: Optional[str] = None) -> Resolution:
+async def resolve_value(client: PortalClient, value: str, raw: str | None = None) -> Resolution:
     """A code -> its detail (search by the typed words if the code is unknown); text -> search."""
     value = (value or "").strip()
     if CODE_RE.match(value):
@@ -130,7 +223,7 @@ async def resolve_procedure(client: PortalClient, tracker: Tracker) -> Resolutio
     only for questions: a bare "inform" without a procedure is usually a
     name or a phone number typed out of context.
     """
-    miss: Optional[Resolution] = None
+    miss: Resolution | None = None
     for entity in procedure_entities(tracker):
         found = await resolve_value(client, entity["value"], entity["raw"])
         if found.detail or found.choices:
@@ -152,7 +245,7 @@ async def resolve_procedure(client: PortalClient, tracker: Tracker) -> Resolutio
     return Resolution()
 
 
-def choice_buttons(items: List[dict], intent: str = "inform") -> List[Dict[str, str]]:
+def choice_buttons(items: list[dict], intent: str = "inform") -> list[dict[str, str]]:
     return [
         {"title": item["name"], "payload": f"/{intent}" + json.dumps({"procedure": item["code"]})}
         for item in items
@@ -172,7 +265,9 @@ def _documents(p: dict) -> str:
         return f"Thủ tục «{p['name']}» hiện chưa công bố danh mục giấy tờ trên cổng."
     lines = [f"Hồ sơ thủ tục «{p['name']}» gồm:"]
     for d in docs:
-        extra = [x for x in (d.get("kind_label"), f"số lượng: {d['quantity']}" if d.get("quantity") else None) if x]
+        extra = [
+            x for x in (d.get("kind_label"), f"số lượng: {d['quantity']}" if d.get("quantity") else None) if x
+        ]
         line = f"• {d['name']}"
         if extra:
             line += f" ({', '.join(extra)})"
@@ -201,7 +296,10 @@ def _fee(p: dict) -> str:
 
 def _where(p: dict) -> str:
     a = p.get("agency") or {}
-    lines = [f"Thủ tục «{p['name']}» do {a.get('name') or p.get('authority') or 'cơ quan có thẩm quyền'} giải quyết."]
+    lines = [
+        f"Thủ tục «{p['name']}» do "
+        f"{a.get('name') or p.get('authority') or 'cơ quan có thẩm quyền'} giải quyết."
+    ]
     if a.get("address"):
         lines.append(f"Địa chỉ: {a['address']}")
     if a.get("office_hours"):
@@ -222,8 +320,11 @@ def _how(p: dict) -> str:
 
 def _online(p: dict) -> str:
     if not p.get("online"):
-        return f"Thủ tục «{p['name']}» hiện chưa nhận hồ sơ trực tuyến; bạn nộp trực tiếp tại {(p.get('agency') or {}).get('name', 'cơ quan giải quyết')}."
-    answer = f"Có. Thủ tục «{p['name']}» là dịch vụ công trực tuyến {p.get('level_label') or ''}".rstrip() + "."
+        agency = (p.get("agency") or {}).get("name") or "cơ quan giải quyết"
+        return f"Thủ tục «{p['name']}» hiện chưa nhận hồ sơ trực tuyến; bạn nộp trực tiếp tại {agency}."
+    answer = (
+        f"Có. Thủ tục «{p['name']}» là dịch vụ công trực tuyến {p.get('level_label') or ''}".rstrip() + "."
+    )
     if p.get("level") == "mot_phan":
         answer += " Bạn nộp hồ sơ trên mạng nhưng vẫn cần đến nhận kết quả hoặc xuất trình bản gốc."
     if p.get("online_payment"):
@@ -261,9 +362,9 @@ TOPIC_BUTTONS = [
 ]
 
 
-def answer_for(topic: str, procedure: dict, tracker: Tracker) -> tuple[str, List[Dict[str, str]]]:
+def answer_for(topic: str, procedure: dict, tracker: Tracker) -> tuple[str, list[dict[str, str]]]:
     text = ANSWERS[topic](procedure)
-    buttons: List[Dict[str, str]] = []
+    buttons: list[dict[str, str]] = []
     link = absolute_url(procedure.get("url"), tracker)
     apply_link = absolute_url(procedure.get("apply_url"), tracker)
     code = json.dumps({"procedure": procedure["code"]})
@@ -278,12 +379,12 @@ def answer_for(topic: str, procedure: dict, tracker: Tracker) -> tuple[str, List
 
 
 class ActionProcedureInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_procedure_info"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         topic = TOPIC_BY_INTENT.get(intent) or tracker.get_slot("procedure_question") or "summary"
         try:
@@ -320,7 +421,7 @@ class ActionProcedureInfo(Action):
                 text=(
                     f"Mình không tìm thấy thủ tục nào khớp với «{found.query}» trong danh mục "
                     "thủ tục ngành giáo dục. Bạn thử gõ tên thủ tục khác (ví dụ: chuyển trường, "
-                    "cấp bản sao văn bằng, miễn giảm học phí) hoặc nhắn \"gặp nhân viên\"."
+                    'cấp bản sao văn bằng, miễn giảm học phí) hoặc nhắn "gặp nhân viên".'
                 )
             )
             return [keep_topic, SlotSet("procedure", None)]

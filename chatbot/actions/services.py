@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -24,12 +24,12 @@ def _rejection_text(exc: PortalRejected) -> str:
 
 
 class ActionCaseStatus(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_case_status"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if missing(tracker, "case_code", "phone"):
             return []
         code, phone = tracker.get_slot("case_code"), tracker.get_slot("phone")
@@ -44,7 +44,9 @@ class ActionCaseStatus(Action):
             # A wrong code or phone: forget both so that asking again starts clean.
             return [SlotSet("case_code", None)] if exc.status == 404 else []
         lines = [
-            f"Hồ sơ {case.get('case_code', code)} – {(case.get('procedure') or {}).get('name', '')}".rstrip(" –"),
+            f"Hồ sơ {case.get('case_code', code)} – {(case.get('procedure') or {}).get('name', '')}".rstrip(
+                " –"
+            ),
             f"Trạng thái: {case.get('status_label') or case.get('status')}",
         ]
         if case.get("due_date_text") or case.get("due_date"):
@@ -62,12 +64,12 @@ class ActionCaseStatus(Action):
 
 
 class ActionCreateApplication(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_create_application"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if tracker.get_slot("application_confirmed") is not True or missing(
             tracker, "procedure", "full_name", "phone"
         ):
@@ -86,7 +88,7 @@ class ActionCreateApplication(Action):
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
             dispatcher.utter_message(
-                text="Bấm \"Thử lại\" khi bạn sẵn sàng, hồ sơ sẽ không bị tạo trùng.",
+                text='Bấm "Thử lại" khi bạn sẵn sàng, hồ sơ sẽ không bị tạo trùng.',
                 buttons=[{"title": "Thử lại", "payload": "/start_application"}],
             )
             # Keep every slot and the same Idempotency-Key for the retry.
@@ -113,12 +115,12 @@ class ActionCreateApplication(Action):
 
 
 class ActionSchoolFees(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_school_fees"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if missing(tracker, "student_code", "phone"):
             return []
         try:
@@ -131,7 +133,15 @@ class ActionSchoolFees(Action):
             dispatcher.utter_message(text=exc.message)
             return [SlotSet("student_code", None)] if exc.status == 404 else []
         student = data.get("student") or {}
-        who = ", ".join(x for x in (student.get("name"), student.get("class") and f"lớp {student['class']}", student.get("school")) if x)
+        who = ", ".join(
+            x
+            for x in (
+                student.get("name"),
+                student.get("class") and f"lớp {student['class']}",
+                student.get("school"),
+            )
+            if x
+        )
         items = data.get("items") or []
         if not items:
             dispatcher.utter_message(text=f"Học sinh {who} hiện không có khoản thu nào cần đóng.")
@@ -154,12 +164,12 @@ class ActionSchoolFees(Action):
 
 
 class ActionContactInfo(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_contact_info"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         try:
             async with portal_client() as client:
                 agencies = await client.list_agencies()
@@ -175,8 +185,13 @@ class ActionContactInfo(Action):
         blocks = []
         for a in agencies[:4]:
             lines = [a.get("name", "")]
-            for label, key in (("Địa chỉ", "address"), ("Giờ làm việc", "office_hours"),
-                               ("Điện thoại", "phone"), ("Đường dây nóng", "hotline"), ("Email", "email")):
+            for label, key in (
+                ("Địa chỉ", "address"),
+                ("Giờ làm việc", "office_hours"),
+                ("Điện thoại", "phone"),
+                ("Đường dây nóng", "hotline"),
+                ("Email", "email"),
+            ):
                 if a.get(key):
                     lines.append(f"{label}: {a[key]}")
             blocks.append("\n".join(lines))
@@ -185,12 +200,12 @@ class ActionContactInfo(Action):
 
 
 class ActionRequestCallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_callback"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
+    ) -> list[dict[str, Any]]:
         if missing(tracker, "full_name", "phone"):
             return []
         note = "Yêu cầu gọi lại từ trợ lý ảo."
@@ -214,6 +229,9 @@ class ActionRequestCallback(Action):
             dispatcher.utter_message(text=_rejection_text(exc))
             return []
         dispatcher.utter_message(
-            text=f"Mình đã chuyển yêu cầu. Cán bộ sẽ gọi lại cho {tracker.get_slot('full_name')} qua số {tracker.get_slot('phone')} trong giờ làm việc."
+            text=(
+                f"Mình đã chuyển yêu cầu. Cán bộ sẽ gọi lại cho {tracker.get_slot('full_name')} "
+                f"qua số {tracker.get_slot('phone')} trong giờ làm việc."
+            )
         )
         return []

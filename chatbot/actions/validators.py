@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Optional
 
 from components.vietnamese_text import fold, nfc, normalize
 
@@ -19,31 +18,135 @@ _STUDENT_CODE = re.compile(r"^[A-Z]{0,4}\d{6,12}$")
 # the user typed accents ("Minh", "Dung", "Huy" are names; "mình", "đúng",
 # "hủy" are not) and on a short ASCII list otherwise.
 _NOT_NAME_ACCENTED = {
-    "có", "không", "vâng", "dạ", "ạ", "đúng", "sai", "rồi", "hủy", "thôi", "khỏi",
-    "gì", "sao", "đâu", "nào", "chưa", "được", "mình", "tôi", "bạn", "nhé", "nha",
-    "ơi", "à", "ừ", "ừm", "ok", "oke", "okie", "chào", "xin", "cảm", "ơn", "biết",
-    "bot", "hello", "hi", "alo", "test", "bỏ", "qua", "muốn", "cần", "làm",
+    "có",
+    "không",
+    "vâng",
+    "dạ",
+    "ạ",
+    "đúng",
+    "sai",
+    "rồi",
+    "hủy",
+    "thôi",
+    "khỏi",
+    "gì",
+    "sao",
+    "đâu",
+    "nào",
+    "chưa",
+    "được",
+    "mình",
+    "tôi",
+    "bạn",
+    "nhé",
+    "nha",
+    "ơi",
+    "à",
+    "ừ",
+    "ừm",
+    "ok",
+    "oke",
+    "okie",
+    "chào",
+    "xin",
+    "cảm",
+    "ơn",
+    "biết",
+    "bot",
+    "hello",
+    "hi",
+    "alo",
+    "test",
+    "bỏ",
+    "qua",
+    "muốn",
+    "cần",
+    "làm",
 }
 _NOT_NAME_ASCII = {  # no common name syllables here ("dung", "huy", "lam", "a")
-    "ok", "oke", "okie", "ko", "k", "j", "dc", "ad", "nhe", "nha", "roi", "khong",
-    "co", "chua", "duoc", "toi", "ban", "oi", "u", "um", "uh", "gi", "nao", "chao",
-    "biet", "bot", "hello", "hi", "alo", "test", "muon",
+    "ok",
+    "oke",
+    "okie",
+    "ko",
+    "k",
+    "j",
+    "dc",
+    "ad",
+    "nhe",
+    "nha",
+    "roi",
+    "khong",
+    "co",
+    "chua",
+    "duoc",
+    "toi",
+    "ban",
+    "oi",
+    "u",
+    "um",
+    "uh",
+    "gi",
+    "nao",
+    "chao",
+    "biet",
+    "bot",
+    "hello",
+    "hi",
+    "alo",
+    "test",
+    "muon",
 }
 _NOT_NAME_PHRASES = (
-    "bao nhieu", "bao lau", "le phi", "giay to", "thu tuc", "ho so", "o dau", "the nao",
-    "lam sao", "duoc khong", "la gi", "nguoi that", "cam on", "xin chao", "hoc phi",
-    "tra cuu", "dang ky", "nop ", "chuyen truong", "van bang", "khong biet", "ko biet",
+    "bao nhieu",
+    "bao lau",
+    "le phi",
+    "giay to",
+    "thu tuc",
+    "ho so",
+    "o dau",
+    "the nao",
+    "lam sao",
+    "duoc khong",
+    "la gi",
+    "nguoi that",
+    "cam on",
+    "xin chao",
+    "hoc phi",
+    "tra cuu",
+    "dang ky",
+    "nop ",
+    "chuyen truong",
+    "van bang",
+    "khong biet",
+    "ko biet",
 )
 _NAME_PREFIXES = (
-    "ho va ten la", "ho va ten", "ho ten la", "ho ten", "ten toi la", "ten minh la",
-    "ten em la", "ten chau la", "ten cua toi la", "ten la", "toi ten la", "toi ten",
-    "minh ten la", "minh ten", "em ten la", "em ten", "toi la", "minh la", "em la",
-    "chau la", "ten",
+    "ho va ten la",
+    "ho va ten",
+    "ho ten la",
+    "ho ten",
+    "ten toi la",
+    "ten minh la",
+    "ten em la",
+    "ten chau la",
+    "ten cua toi la",
+    "ten la",
+    "toi ten la",
+    "toi ten",
+    "minh ten la",
+    "minh ten",
+    "em ten la",
+    "em ten",
+    "toi la",
+    "minh la",
+    "em la",
+    "chau la",
+    "ten",
 )
 
 
-def normalize_phone(text: str) -> Optional[str]:
-    """"0912 345 678", "+84 912345678" -> "0912345678"; None if not a VN mobile."""
+def normalize_phone(text: str) -> str | None:
+    """ "0912 345 678", "+84 912345678" -> "0912345678"; None if not a VN mobile."""
     digits = re.sub(r"[\s.\-()]", "", text or "")
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
@@ -54,25 +157,25 @@ def normalize_phone(text: str) -> Optional[str]:
     return None
 
 
-def find_case_code(text: str) -> Optional[str]:
+def find_case_code(text: str) -> str | None:
     match = _CASE_CODE.search(text or "")
     return match.group(1).upper() if match else None
 
 
-def normalize_email(text: str) -> Optional[str]:
+def normalize_email(text: str) -> str | None:
     candidate = (text or "").strip().strip(".,;").lower()
     return candidate if _EMAIL.match(candidate) else None
 
 
-def normalize_student_code(text: str) -> Optional[str]:
+def normalize_student_code(text: str) -> str | None:
     candidate = re.sub(r"[\s\-]", "", (text or "").upper())
     for prefix in ("MAHS", "MAHOCSINH", "MÃHS"):
-        if candidate.startswith(prefix) and _STUDENT_CODE.match(candidate[len(prefix):]):
-            candidate = candidate[len(prefix):]
+        if candidate.startswith(prefix) and _STUDENT_CODE.match(candidate[len(prefix) :]):
+            candidate = candidate[len(prefix) :]
     return candidate if _STUDENT_CODE.match(candidate) else None
 
 
-def normalize_full_name(text: str) -> Optional[str]:
+def normalize_full_name(text: str) -> str | None:
     """A person's full name, title-cased, or None.
 
     Strict on purpose (chatbot.md: "có" must not become a name): 2-7 words of

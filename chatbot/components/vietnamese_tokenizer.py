@@ -10,7 +10,7 @@ shared/reference/chatbot.md).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -24,14 +24,12 @@ from rasa.shared.nlu.training_data.message import Message
 from components.vietnamese_text import canonical_text, fold, normalize
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class VietnameseTokenizer(WhitespaceTokenizer):
     """Syllable tokenizer; lemma = folded form (or the normalised accented form)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             **WhitespaceTokenizer.get_default_config(),
             # False keeps accents in the lemma (NFC, lower case, modern tone
@@ -40,20 +38,20 @@ class VietnameseTokenizer(WhitespaceTokenizer):
         }
 
     @staticmethod
-    def not_supported_languages() -> Optional[List[Text]]:
+    def not_supported_languages() -> list[str] | None:
         return None
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "VietnameseTokenizer":
+    ) -> VietnameseTokenizer:
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         # NFC + modern tone placement before anything reads offsets: some
         # keyboards send decomposed text, which lookup tables and synonyms
         # (written in NFC) would otherwise miss.
@@ -63,7 +61,7 @@ class VietnameseTokenizer(WhitespaceTokenizer):
                 message.set(TEXT, canonical_text(text))
         return super().process(messages)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         to_lemma = fold if self._config["fold_accents"] else normalize
         for token in tokens:

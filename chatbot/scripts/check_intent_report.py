@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fail (exit 1) when a `rasa test nlu` intent report is below a threshold.
 
-    python scripts/check_intent_report.py results/heldout/intent_report.json 0.90 [label]
+python scripts/check_intent_report.py results/heldout/intent_report.json 0.90 [label]
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ import sys
 def main(argv: list[str]) -> int:
     path, threshold = argv[1], float(argv[2])
     label = argv[3] if len(argv) > 3 else path
-    report = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
     accuracy = float(report.get("accuracy", report.get("weighted avg", {}).get("f1-score", 0.0)))
     weighted = report.get("weighted avg", {}).get("f1-score")
     weak = sorted(
-        (name, v["f1-score"]) for name, v in report.items()
-        if isinstance(v, dict) and "support" in v and name not in ("macro avg", "weighted avg", "micro avg")
+        (name, v["f1-score"])
+        for name, v in report.items()
+        if isinstance(v, dict)
+        and "support" in v
+        and name not in ("macro avg", "weighted avg", "micro avg")
         and v["f1-score"] < 0.9
     )
     print(f"{label}: intent accuracy {accuracy:.3f} (weighted F1 {weighted:.3f}), threshold {threshold:.2f}")

@@ -38,7 +38,9 @@ CONVERSATIONS = [
 
 def post(path: str, body: dict) -> object:
     request = urllib.request.Request(
-        f"{BASE}{path}?token={TOKEN}", data=json.dumps(body).encode(), method="POST",
+        f"{BASE}{path}?token={TOKEN}",
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -65,10 +67,18 @@ def main() -> None:
         print(f"--- conversation {n + 1}")
         for text in turns:
             started = time.perf_counter()
-            replies = post("/webhooks/rest/webhook", {
-                "sender": sender, "message": text,
-                "metadata": {"user_id": "smoke", "lang": "vi", "portal_base_url": "http://127.0.0.1:8000"},
-            })
+            replies = post(
+                "/webhooks/rest/webhook",
+                {
+                    "sender": sender,
+                    "message": text,
+                    "metadata": {
+                        "user_id": "smoke",
+                        "lang": "vi",
+                        "portal_base_url": "http://127.0.0.1:8000",
+                    },
+                },
+            )
             took = (time.perf_counter() - started) * 1000
             print(f"> {text}   [{took:.0f} ms]")
             for reply in replies:  # type: ignore[union-attr]
@@ -83,7 +93,9 @@ def main() -> None:
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"/model/parse over {len(timings)} calls: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms")
+    print(
+        f"/model/parse over {len(timings)} calls: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms"
+    )
     print(f"RSS: rasa {rss_mb('rasa')}, action server {rss_mb('actions')}")
 
 

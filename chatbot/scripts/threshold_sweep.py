@@ -22,7 +22,9 @@ TOKEN = os.environ.get("CHATBOT_RASA_TOKEN", "dev-rasa-token")
 
 
 def examples(path: str):
-    for block in yaml.safe_load(open(path, encoding="utf-8"))["nlu"]:
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    for block in data["nlu"]:
         if "intent" not in block:
             continue
         for line in block["examples"].splitlines():
@@ -32,8 +34,11 @@ def examples(path: str):
 
 
 def parse(text: str) -> tuple[str, float]:
-    req = urllib.request.Request(f"{BASE}/model/parse?token={TOKEN}", data=json.dumps({"text": text}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{BASE}/model/parse?token={TOKEN}",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     data = json.loads(urllib.request.urlopen(req, timeout=30).read())
     top = next(r for r in data["intent_ranking"] if r["name"] != "nlu_fallback")
     return top["name"], top["confidence"]
@@ -46,7 +51,10 @@ def main() -> None:
         ok = sum(g == p and c >= threshold for g, p, c, _ in rows)
         lost = sum(g == p and c < threshold for g, p, c, _ in rows)
         caught = sum(g != p and c < threshold for g, p, c, _ in rows)
-        print(f"threshold {threshold:.2f}: accuracy {ok / len(rows):.3f}, correct lost {lost}, errors caught {caught}")
+        print(
+            f"threshold {threshold:.2f}: accuracy {ok / len(rows):.3f}, "
+            f"correct lost {lost}, errors caught {caught}"
+        )
     for g, p, c, t in rows:
         if g != p:
             print(f"  {g} -> {p} {c:.2f} | {t}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 
@@ -14,6 +14,7 @@ from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
 import actions.common  # noqa: E402
+
 from fake_portal import FakePortal  # noqa: E402
 
 
@@ -34,14 +35,14 @@ def dispatcher() -> CollectingDispatcher:
 
 def make_tracker(
     text: str = "",
-    intent: Optional[str] = None,
-    entities: Optional[List[Dict[str, Any]]] = None,
-    slots: Optional[Dict[str, Any]] = None,
-    metadata: Optional[Dict[str, Any]] = None,
-    active_loop: Optional[str] = None,
-    requested_slot: Optional[str] = None,
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    active_loop: str | None = None,
+    requested_slot: str | None = None,
 ) -> Tracker:
-    all_slots: Dict[str, Any] = {"form_retries": 0.0}
+    all_slots: dict[str, Any] = {"form_retries": 0.0}
     all_slots.update(slots or {})
     if requested_slot:
         all_slots["requested_slot"] = requested_slot
@@ -62,7 +63,7 @@ def make_tracker(
     )
 
 
-def entity(text: str, raw: str, value: Optional[str] = None, name: str = "procedure") -> Dict[str, Any]:
+def entity(text: str, raw: str, value: str | None = None, name: str = "procedure") -> dict[str, Any]:
     start = text.index(raw)
     return {"entity": name, "start": start, "end": start + len(raw), "value": value or raw}
 
@@ -71,5 +72,5 @@ def texts(dispatcher: CollectingDispatcher) -> str:
     return "\n".join(m.get("text") or "" for m in dispatcher.messages)
 
 
-def slot_events(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from typing import Any
 from urllib.parse import unquote_plus
-from typing import Any, Dict, List, Optional
 
 import httpx
 
@@ -18,7 +18,7 @@ def _fold(text: str) -> str:
     return "".join(c for c in d if unicodedata.category(c) != "Mn").replace("đ", "d")
 
 
-def procedure(code: str, name: str, **extra: Any) -> Dict[str, Any]:
+def procedure(code: str, name: str, **extra: Any) -> dict[str, Any]:
     detail = {
         "code": code,
         "version": 1,
@@ -44,8 +44,20 @@ def procedure(code: str, name: str, **extra: Any) -> Dict[str, Any]:
         "result": {"name": "Quyết định", "delivery": ["online"], "delivery_text": "Trả trực tuyến"},
         "documents": [
             {"key": "don", "name": "Đơn đề nghị", "kind_label": "Bản chính", "quantity": 1, "required": True},
-            {"key": "cccd", "name": "Căn cước công dân", "kind_label": "Bản sao", "quantity": 1, "required": True},
-            {"key": "uq", "name": "Giấy ủy quyền", "kind_label": "Bản chính", "quantity": 1, "required": False},
+            {
+                "key": "cccd",
+                "name": "Căn cước công dân",
+                "kind_label": "Bản sao",
+                "quantity": 1,
+                "required": True,
+            },
+            {
+                "key": "uq",
+                "name": "Giấy ủy quyền",
+                "kind_label": "Bản chính",
+                "quantity": 1,
+                "required": False,
+            },
         ],
         "fields": [],
         "steps": ["Nộp hồ sơ", "Cán bộ thẩm định", "Nhận kết quả"],
@@ -62,31 +74,35 @@ CATALOGUE = [
         "1.005092",
         "Cấp bản sao văn bằng, chứng chỉ từ sổ gốc",
         fee={"amount": 2000, "text": "2.000 đồng/trang, tối đa 100.000 đồng/bản", "payable_online": True},
-        time_limit={"working_days": None, "same_day": True, "text": "Trong ngày (sau 15 giờ: ngày làm việc tiếp theo)"},
+        time_limit={
+            "working_days": None,
+            "same_day": True,
+            "text": "Trong ngày (sau 15 giờ: ngày làm việc tiếp theo)",
+        },
     ),
     procedure("2.001914", "Chỉnh sửa nội dung văn bằng, chứng chỉ"),
     procedure("1.004555", "Thành lập trường tiểu học công lập", online=False, level="mot_phan"),
 ]
 
 
-def _error(status: int, code: str, message: str, fields: Optional[dict] = None) -> httpx.Response:
+def _error(status: int, code: str, message: str, fields: dict | None = None) -> httpx.Response:
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
     return httpx.Response(status, json=body)
 
 
 class FakePortal:
     def __init__(self) -> None:
-        self.requests: List[httpx.Request] = []
+        self.requests: list[httpx.Request] = []
         self.catalogue = {p["code"]: p for p in CATALOGUE}
-        self.fail_next: List[Any] = []  # status codes or exceptions, consumed in order
-        self.applications: Dict[str, dict] = {}
-        self.callbacks: List[dict] = []
+        self.fail_next: list[Any] = []  # status codes or exceptions, consumed in order
+        self.applications: dict[str, dict] = {}
+        self.callbacks: list[dict] = []
         self.list_all_on_empty_query = False  # the real portal lists everything for q=""
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def paths(self) -> List[str]:
+    def paths(self) -> list[str]:
         """Requests as "METHOD /path?decoded query", easy to assert on."""
         return [
             f"{r.method} {r.url.path}" + (f"?{unquote_plus(r.url.query.decode())}" if r.url.query else "")
@@ -110,7 +126,9 @@ class FakePortal:
                 {k: p[k] for k in ("code", "name", "name_en", "level", "level_label", "agency", "url")}
                 for p in self.catalogue.values()
                 # Like the portal: at least 60% of the words must be in the name.
-                if everything or words and sum(w in re.findall(r"\w+", _fold(p["name"])) for w in words) >= 0.6 * len(words)
+                if everything
+                or words
+                and sum(w in re.findall(r"\w+", _fold(p["name"])) for w in words) >= 0.6 * len(words)
             ][: int(params.get("limit", 5))]
             return httpx.Response(200, json={"items": items, "total": len(items)})
         if request.method == "GET" and path.startswith("/procedures/"):
@@ -122,11 +140,20 @@ class FakePortal:
             body = json.loads(request.content)
             key = request.headers.get("Idempotency-Key")
             if not str(body["applicant"]["phone"]).startswith("09"):
-                return _error(422, "validation_error", "Dữ liệu chưa hợp lệ.",
-                              {"applicant.phone": "Số điện thoại không đúng."})
+                return _error(
+                    422,
+                    "validation_error",
+                    "Dữ liệu chưa hợp lệ.",
+                    {"applicant.phone": "Số điện thoại không đúng."},
+                )
             created = self.applications.setdefault(
-                key, {"id": f"D{len(self.applications) + 1:04d}", "status": "draft",
-                      "procedure_code": body["procedure_code"], "resume_url": f"/ho-so/nhap/{len(self.applications) + 1}"}
+                key,
+                {
+                    "id": f"D{len(self.applications) + 1:04d}",
+                    "status": "draft",
+                    "procedure_code": body["procedure_code"],
+                    "resume_url": f"/ho-so/nhap/{len(self.applications) + 1}",
+                },
             )
             return httpx.Response(201, json=created)
         if request.method == "GET" and path.startswith("/applications/"):
@@ -135,28 +162,67 @@ class FakePortal:
                 return _error(429, "rate_limited", "Bạn tra cứu quá nhiều lần, vui lòng thử lại sau.")
             if code != "H29.12.10-261128-0001" or params.get("phone") != "0912345678":
                 return _error(404, "case_not_found", "Không tìm thấy hồ sơ với mã và số điện thoại này.")
-            return httpx.Response(200, json={
-                "case_code": code, "procedure": {"code": "2.002481", "name": "Chuyển trường THCS"},
-                "status": "processing", "status_label": "Đang thẩm định",
-                "submitted_at": "2026-11-28T09:00:00+07:00", "due_date": "2026-12-05",
-                "due_date_text": "05/12/2026",
-                "timeline": [{"at": "28/11/2026 09:00", "label": "Tiếp nhận", "comment": ""},
-                             {"at": "28/11/2026 14:00", "label": "Chuyển thẩm định", "comment": "Đủ hồ sơ"}],
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "case_code": code,
+                    "procedure": {"code": "2.002481", "name": "Chuyển trường THCS"},
+                    "status": "processing",
+                    "status_label": "Đang thẩm định",
+                    "submitted_at": "2026-11-28T09:00:00+07:00",
+                    "due_date": "2026-12-05",
+                    "due_date_text": "05/12/2026",
+                    "timeline": [
+                        {"at": "28/11/2026 09:00", "label": "Tiếp nhận", "comment": ""},
+                        {"at": "28/11/2026 14:00", "label": "Chuyển thẩm định", "comment": "Đủ hồ sơ"},
+                    ],
+                },
+            )
         if request.method == "GET" and path == "/agencies":
-            return httpx.Response(200, json={"items": [{
-                "id": 1, "name": "Phòng Giáo dục và Đào tạo Quận 1", "address": "1 Lê Duẩn",
-                "phone": "028 3829 0000", "email": "pgd@q1.example.vn",
-                "office_hours": "Thứ 2–6: 7:30–11:30, 13:30–17:00", "hotline": "1900 0000"}]})
+            return httpx.Response(
+                200,
+                json={
+                    "items": [
+                        {
+                            "id": 1,
+                            "name": "Phòng Giáo dục và Đào tạo Quận 1",
+                            "address": "1 Lê Duẩn",
+                            "phone": "028 3829 0000",
+                            "email": "pgd@q1.example.vn",
+                            "office_hours": "Thứ 2–6: 7:30–11:30, 13:30–17:00",
+                            "hotline": "1900 0000",
+                        }
+                    ]
+                },
+            )
         if request.method == "GET" and path == "/fees/invoices":
             if params.get("student_code") != "HS12345678":
                 return _error(404, "student_not_found", "Không tìm thấy học sinh.")
-            return httpx.Response(200, json={
-                "student": {"code": "HS12345678", "name": "Nguyễn Minh Khôi", "school": "THCS Lê Lợi", "class": "7A"},
-                "items": [{"reference": "HP-11", "title": "Học phí tháng 11", "amount": 300000,
-                           "amount_text": "300.000 đ", "due_date": "2026-11-30", "status": "unpaid",
-                           "pay_url": "/thanh-toan/HP-11"}],
-                "total_due": 300000, "total_due_text": "300.000 đ", "pay_url": "/thanh-toan/hs/HS12345678"})
+            return httpx.Response(
+                200,
+                json={
+                    "student": {
+                        "code": "HS12345678",
+                        "name": "Nguyễn Minh Khôi",
+                        "school": "THCS Lê Lợi",
+                        "class": "7A",
+                    },
+                    "items": [
+                        {
+                            "reference": "HP-11",
+                            "title": "Học phí tháng 11",
+                            "amount": 300000,
+                            "amount_text": "300.000 đ",
+                            "due_date": "2026-11-30",
+                            "status": "unpaid",
+                            "pay_url": "/thanh-toan/HP-11",
+                        }
+                    ],
+                    "total_due": 300000,
+                    "total_due_text": "300.000 đ",
+                    "pay_url": "/thanh-toan/hs/HS12345678",
+                },
+            )
         if request.method == "POST" and path == "/callbacks":
             self.callbacks.append(json.loads(request.content))
             return httpx.Response(201, json={"id": len(self.callbacks)})

@@ -6,11 +6,14 @@ from actions.forms import (
     ValidateCallbackForm,
     ValidateCaseStatusForm,
 )
+
 from conftest import make_tracker, texts
 
 DOMAIN = {
     "forms": {
-        "application_form": {"required_slots": ["procedure", "full_name", "phone", "email", "application_confirmed"]},
+        "application_form": {
+            "required_slots": ["procedure", "full_name", "phone", "email", "application_confirmed"]
+        },
         "case_status_form": {"required_slots": ["case_code", "phone"]},
     },
     "slots": {},
@@ -62,8 +65,10 @@ async def test_procedure_typed_as_text_is_resolved_to_its_code(portal, dispatche
     result = await ValidateApplicationForm().validate_procedure(
         "chuyen truong", dispatcher, make_tracker("chuyen truong"), DOMAIN
     )
-    assert result == {"procedure": "2.002481",
-                      "procedure_name": "Chuyển trường đối với học sinh trung học cơ sở"}
+    assert result == {
+        "procedure": "2.002481",
+        "procedure_name": "Chuyển trường đối với học sinh trung học cơ sở",
+    }
 
 
 async def test_ambiguous_procedure_offers_buttons(portal, dispatcher):
@@ -99,14 +104,23 @@ async def test_email_can_be_skipped(dispatcher):
 
 
 async def test_confirmation_denied_cancels(dispatcher):
-    result = ValidateApplicationForm().validate_application_confirmed(False, dispatcher, make_tracker(), DOMAIN)
+    result = ValidateApplicationForm().validate_application_confirmed(
+        False, dispatcher, make_tracker(), DOMAIN
+    )
     assert result["requested_slot"] is None and result["application_confirmed"] is None
     assert "Đã hủy" in texts(dispatcher)
 
 
 async def test_confirmation_question_summarises_and_offers_buttons(dispatcher):
-    tracker = make_tracker(slots={"procedure": "2.002481", "procedure_name": "Chuyển trường THCS",
-                                  "full_name": "Nguyễn Văn An", "phone": "0912345678", "email": "-"})
+    tracker = make_tracker(
+        slots={
+            "procedure": "2.002481",
+            "procedure_name": "Chuyển trường THCS",
+            "full_name": "Nguyễn Văn An",
+            "phone": "0912345678",
+            "email": "-",
+        }
+    )
     await ActionAskApplicationConfirmed().run(dispatcher, tracker, DOMAIN)
     message = dispatcher.messages[0]
     assert "Chuyển trường THCS" in message["text"] and "(không có)" in message["text"]
@@ -115,19 +129,22 @@ async def test_confirmation_question_summarises_and_offers_buttons(dispatcher):
 
 async def test_name_read_as_a_question_is_still_taken(dispatcher):
     form = ValidateApplicationForm()
-    tracker = make_tracker("Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name",
-                           active_loop="application_form")
+    tracker = make_tracker(
+        "Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name", active_loop="application_form"
+    )
     assert form.extract_full_name(dispatcher, tracker, DOMAIN) == {"full_name": "Trịnh Văn Quyết"}
-    question = make_tracker("lệ phí bao nhiêu", "ask_fee", requested_slot="full_name",
-                            active_loop="application_form")
+    question = make_tracker(
+        "lệ phí bao nhiêu", "ask_fee", requested_slot="full_name", active_loop="application_form"
+    )
     assert form.extract_full_name(dispatcher, question, DOMAIN) == {}
     other_slot = make_tracker("Trịnh Văn Quyết", "inform", requested_slot="phone")
     assert form.extract_full_name(dispatcher, other_slot, DOMAIN) == {}
 
 
 async def test_validation_action_runs_extraction_then_validation(dispatcher):
-    tracker = make_tracker("Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name",
-                           active_loop="callback_form")
+    tracker = make_tracker(
+        "Trịnh Văn Quyết", "ask_how_to_apply", requested_slot="full_name", active_loop="callback_form"
+    )
     domain = {"forms": {"callback_form": {"required_slots": ["full_name", "phone"]}}, "slots": {}}
     events = await ValidateCallbackForm().run(dispatcher, tracker, domain)
     assert {"event": "slot", "name": "full_name", "value": "Trịnh Văn Quyết", "timestamp": None} in events

@@ -1,6 +1,7 @@
 """Against a real portal: set CHATBOT_LIVE_PORTAL_URL (and PORTAL_SERVICE_TOKEN).
 
-    CHATBOT_LIVE_PORTAL_URL=http://127.0.0.1:8000 chatbot/.venv/bin/python -m pytest chatbot/tests/actions/test_live_portal.py
+    CHATBOT_LIVE_PORTAL_URL=http://127.0.0.1:8000 \\
+      chatbot/.venv/bin/python -m pytest chatbot/tests/actions/test_live_portal.py
 
 Skipped otherwise: CI has no portal running next to the chatbot venv.
 """
@@ -11,6 +12,7 @@ import pytest
 
 from actions.procedures import ActionProcedureInfo
 from actions.services import ActionCreateApplication
+
 from conftest import entity, make_tracker, texts
 
 LIVE = os.environ.get("CHATBOT_LIVE_PORTAL_URL")
@@ -38,7 +40,13 @@ async def test_ambiguous_name_offers_portal_choices(dispatcher):
 
 
 async def test_portal_validation_message_reaches_the_user(dispatcher):
-    tracker = make_tracker(slots={"procedure": "2.002481", "full_name": "Nguyễn Văn An",
-                                  "phone": "0123", "application_confirmed": True})
+    tracker = make_tracker(
+        slots={
+            "procedure": "2.002481",
+            "full_name": "Nguyễn Văn An",
+            "phone": "0123",
+            "application_confirmed": True,
+        }
+    )
     await ActionCreateApplication().run(dispatcher, tracker, {})
     assert texts(dispatcher)  # the portal's own Vietnamese message

@@ -3,6 +3,7 @@
 import httpx
 
 from actions.procedures import ActionProcedureInfo, free_text_query
+
 from conftest import entity, make_tracker, slot_events, texts
 
 
@@ -37,8 +38,9 @@ async def test_entity_text_is_resolved_through_search(portal, dispatcher):
 
 async def test_unknown_code_falls_back_to_searching_the_typed_words(portal, dispatcher):
     portal.catalogue.pop("2.002481")
-    portal.catalogue["9.999999"] = dict(portal.catalogue["1.005092"], code="9.999999",
-                                        name="Chuyển trường cho học sinh")
+    portal.catalogue["9.999999"] = dict(
+        portal.catalogue["1.005092"], code="9.999999", name="Chuyển trường cho học sinh"
+    )
     text = "chuyen truong can gi"
     tracker = make_tracker(text, "ask_documents", [entity(text, "chuyen truong", "2.002481")])
     await run(tracker, dispatcher)
@@ -61,9 +63,12 @@ async def test_several_matches_ask_which_one_with_buttons(portal, dispatcher):
 
 
 async def test_chosen_button_answers_the_pending_question(portal, dispatcher):
-    tracker = make_tracker('/inform{"procedure":"2.001914"}', "inform",
-                           [{"entity": "procedure", "value": "2.001914"}],
-                           slots={"procedure_question": "documents"})
+    tracker = make_tracker(
+        '/inform{"procedure":"2.001914"}',
+        "inform",
+        [{"entity": "procedure", "value": "2.001914"}],
+        slots={"procedure_question": "documents"},
+    )
     events = await run(tracker, dispatcher)
     assert "Hồ sơ thủ tục «Chỉnh sửa nội dung văn bằng, chứng chỉ» gồm" in texts(dispatcher)
     assert slot_events(events)["procedure_question"] is None
@@ -71,8 +76,9 @@ async def test_chosen_button_answers_the_pending_question(portal, dispatcher):
 
 async def test_nothing_matches_says_so_and_invents_nothing(portal, dispatcher):
     text = "thủ tục đăng ký khai sinh cần gì"
-    tracker = make_tracker(text, "ask_documents", [entity(text, "đăng ký khai sinh")],
-                           slots={"procedure": "2.002481"})
+    tracker = make_tracker(
+        text, "ask_documents", [entity(text, "đăng ký khai sinh")], slots={"procedure": "2.002481"}
+    )
     events = await run(tracker, dispatcher)
     assert "không tìm thấy thủ tục nào khớp với «đăng ký khai sinh»" in texts(dispatcher)
     assert all("/procedures/" not in p for p in portal.paths())  # no detail fetched
@@ -98,8 +104,12 @@ async def test_no_procedure_at_all_offers_the_catalogue(portal, dispatcher):
 
 
 async def test_online_answer_offers_to_start_an_application(portal, dispatcher):
-    tracker = make_tracker("nộp online được không", "ask_online", slots={"procedure": "2.002481"},
-                           metadata={"portal_base_url": "https://dichvucong.example.vn"})
+    tracker = make_tracker(
+        "nộp online được không",
+        "ask_online",
+        slots={"procedure": "2.002481"},
+        metadata={"portal_base_url": "https://dichvucong.example.vn"},
+    )
     await run(tracker, dispatcher)
     message = dispatcher.messages[0]
     assert "toàn trình" in message["text"]
@@ -169,5 +179,7 @@ async def test_inform_without_procedure_is_not_searched(portal, dispatcher):
 async def test_reset_confirmation_is_not_a_cancellation(dispatcher):
     from actions.forms import ValidateApplicationForm
 
-    assert ValidateApplicationForm().validate_application_confirmed(None, dispatcher, make_tracker(), {}) == {}
+    assert (
+        ValidateApplicationForm().validate_application_confirmed(None, dispatcher, make_tracker(), {}) == {}
+    )
     assert dispatcher.messages == []

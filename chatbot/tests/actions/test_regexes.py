@@ -13,9 +13,7 @@ def patterns(name):
     for block in yaml.safe_load(DATA.read_text(encoding="utf-8"))["nlu"]:
         if block.get("regex") == name:
             return [
-                line.strip()[2:]
-                for line in block["examples"].splitlines()
-                if line.strip().startswith("- ")
+                line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")
             ]
     raise KeyError(name)
 

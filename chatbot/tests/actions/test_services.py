@@ -11,10 +11,16 @@ from actions.services import (
     ActionRequestCallback,
     ActionSchoolFees,
 )
+
 from conftest import make_tracker, slot_events, texts
 
-APPLICANT = {"procedure": "2.002481", "full_name": "Nguyễn Văn An", "phone": "0912345678",
-             "email": "an@x.vn", "application_confirmed": True}
+APPLICANT = {
+    "procedure": "2.002481",
+    "full_name": "Nguyễn Văn An",
+    "phone": "0912345678",
+    "email": "an@x.vn",
+    "application_confirmed": True,
+}
 
 
 async def test_create_application_posts_draft_and_returns_resume_link(portal, dispatcher):
@@ -114,13 +120,19 @@ async def test_contact_info(portal, dispatcher):
 
 
 async def test_callback_is_posted_with_conversation_id(portal, dispatcher):
-    tracker = make_tracker(slots={"full_name": "Lê Thị Hoa", "phone": "0987654321",
-                                  "procedure_name": "Chuyển trường THCS"},
-                           metadata={"user_id": "u-42"})
+    tracker = make_tracker(
+        slots={"full_name": "Lê Thị Hoa", "phone": "0987654321", "procedure_name": "Chuyển trường THCS"},
+        metadata={"user_id": "u-42"},
+    )
     await ActionRequestCallback().run(dispatcher, tracker, {})
-    assert portal.callbacks == [{
-        "full_name": "Lê Thị Hoa", "phone": "0987654321",
-        "note": "Yêu cầu gọi lại từ trợ lý ảo. Đang hỏi về thủ tục: Chuyển trường THCS. Tài khoản cổng: u-42.",
-        "conversation_id": "test-user",
-    }]
+    assert portal.callbacks == [
+        {
+            "full_name": "Lê Thị Hoa",
+            "phone": "0987654321",
+            "note": (
+                "Yêu cầu gọi lại từ trợ lý ảo. Đang hỏi về thủ tục: Chuyển trường THCS. Tài khoản cổng: u-42."
+            ),
+            "conversation_id": "test-user",
+        }
+    ]
     assert "0987654321" in texts(dispatcher)
