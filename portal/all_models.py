@@ -2,3 +2,4 @@
 
 from portal import models  # noqa: F401
 from portal.backoffice import models as _backoffice_models  # noqa: F401
+from portal.payments_app import models as _payments_models  # noqa: F401

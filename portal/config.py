@@ -46,6 +46,19 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
 
+    # payments (portal/payments_app). Secrets only from the environment; outside production, empty
+    # VNPay settings fall back to the local sandbox at /dev/vnpay (on by default in development/test).
+    vnpay_tmn_code: str = ""
+    vnpay_hash_secret: str = ""
+    vnpay_pay_url: str = ""  # empty: the local sandbox's, when enabled
+    vnpay_api_url: str = ""
+    vnpay_return_url: str = ""  # empty: {base_url}/thanh-toan/vnpay/ket-qua
+    vnpay_ipn_url: str = ""  # empty: {base_url}/thanh-toan/vnpay/ipn (what the sandbox calls)
+    vnpay_sandbox: bool | None = None  # None: on outside production; refused in production
+    payment_reconcile_after_minutes: int = 20  # querydr for attempts still pending this long
+    school_bank_bin: str = "970415"  # VietQR default for schools without their own account
+    school_bank_account: str = ""
+
     @field_validator("extra_holidays", "swapped_working_days", mode="before")
     @classmethod
     def _dates(cls, value: object) -> object:
@@ -59,6 +72,12 @@ class Settings(BaseSettings):
             if self.environment == "production":
                 raise ValueError("PORTAL_SECRET_KEY must be set in production")
             self.secret_key = _dev_secret()
+        return self
+
+    @model_validator(mode="after")
+    def _no_payment_sandbox_in_production(self) -> Settings:
+        if self.environment == "production" and self.vnpay_sandbox:
+            raise ValueError("PORTAL_VNPAY_SANDBOX cannot be enabled in production")
         return self
 
     @property
