@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
 
 from portal import i18n
@@ -26,6 +27,7 @@ def _make_env() -> Environment:
         auto_reload=False,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext)  # type: ignore[attr-defined]
+    env.globals["gettext"] = env.globals["_"] = _memoised_gettext(env.globals["gettext"])
     env.filters.update(
         money=i18n.money,
         date=i18n.fmt_date,
@@ -39,6 +41,35 @@ def _make_env() -> Environment:
         DOCUMENT_KIND_LABELS=DOCUMENT_KIND_LABELS,
     )
     return env
+
+
+_GETTEXT_CACHE_MAX = 10_000
+
+
+def _memoised_gettext(newstyle: Any) -> Any:
+    """Jinja's new-style ``gettext``, remembered per (language, message) when called without variables.
+
+    A page calls ``_()`` some hundred times and Jinja translates, wraps in Markup and %-formats the
+    message on every call; the catalogues never change while the process runs, so the result for one
+    language and one message is always the same (Markup is immutable). Calls with variables or outside
+    autoescaping go straight through; the cache is bounded in case a template translates a variable.
+    """
+    cache: dict[tuple[str, str], Any] = {}
+
+    @pass_context
+    def gettext(__context: Context, __string: str, **variables: Any) -> Any:
+        if variables or not __context.eval_ctx.autoescape:
+            return newstyle(__context, __string, **variables)
+        key = (i18n.current_lang.get(), __string)
+        try:
+            return cache[key]
+        except KeyError:
+            value = newstyle(__context, __string)
+            if len(cache) < _GETTEXT_CACHE_MAX:
+                cache[key] = value
+            return value
+
+    return gettext
 
 
 env = _make_env()
@@ -63,8 +94,15 @@ def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
-           block: str | None = None, headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     ctx = base_context(request)
     ctx.update(context or {})
     if block is not None:
