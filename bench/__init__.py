@@ -1,0 +1,1 @@
+"""Load benchmark of the portal against a bare FastAPI + Jinja2 floor (`make bench`)."""
