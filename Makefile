@@ -8,6 +8,11 @@ export PORTAL_PORT ?= $(PORT)
 export PORTAL_HOST ?= $(HOST)
 export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# development-only shared secrets between the portal and the assistant (set real ones in production)
+export PORTAL_SERVICE_TOKEN ?= dev-service-token
+export PORTAL_API_URL ?= $(PORTAL_BASE_URL)
+export CHATBOT_RASA_TOKEN ?= dev-rasa-token
+export PORTAL_RASA_TOKEN ?= $(CHATBOT_RASA_TOKEN)
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
@@ -60,8 +65,15 @@ demo: migrate
 -include chatbot/Makefile.inc
 -include portal/Makefile.inc
 
-run: $(STAMP) sysdeps i18n check-definitions demo $(RUN_DEPS)
-	@echo "Portal: $(PORTAL_BASE_URL)   (citizen demo login: 0912345678 / matkhau123)"
+# The assistant builds its venv and trains (first time: a few minutes) in the background; until it
+# answers, the chat widget says it is temporarily unavailable and offers search and the hotline.
+chatbot-start-bg:
+	@mkdir -p var/log
+	@echo "assistant: building/training/starting in the background (log var/log/chatbot.log)"
+	@nohup $(MAKE) --no-print-directory chatbot-run > var/log/chatbot.log 2>&1 &
+
+run: $(STAMP) sysdeps i18n check-definitions demo $(RUN_DEPS) chatbot-start-bg
+	@echo "Portal: $(PORTAL_BASE_URL)   (demo logins: see README)"
 	$(PY) -m portal.cli serve --host $(HOST) --port $(PORT)
 
 serve: $(STAMP) i18n
@@ -82,7 +94,10 @@ test-pg: $(STAMP) sysdeps i18n
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL at $(PG_TEST_URL) is required but unreachable"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL suite not run (set PG_TEST_URL)"; fi
 
-test: check-definitions lint typecheck test-sqlite test-pg $(TEST_DEPS)
+test: check-definitions lint typecheck test-sqlite test-pg chatbot-test $(TEST_DEPS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+stop: ## stop the background processes `make run` started
+	-@$(MAKE) --no-print-directory bg-stop chatbot-stop 2>/dev/null

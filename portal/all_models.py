@@ -1,5 +1,6 @@
 """Import every module that defines tables, so Alembic sees the whole schema."""
 
 from portal import models  # noqa: F401
+from portal.assistant import models as _assistant_models  # noqa: F401
 from portal.backoffice import models as _backoffice_models  # noqa: F401
 from portal.payments_app import models as _payments_models  # noqa: F401

@@ -11,4 +11,5 @@ from typing import Any
 
 HOOKS: list[Callable[[Any], None]] = []
 
+from portal.assistant import hook as _assistant  # noqa: E402,F401  (virtual assistant)
 from portal.backoffice import hook as _backoffice  # noqa: E402,F401  (staff back office)

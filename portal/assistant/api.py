@@ -1,0 +1,85 @@
+"""JSON API: ``POST /api/v1/callbacks`` — "talk to a person" (the assistant's call-back action).
+
+The assistant calls it with ``Authorization: Bearer <service token>``; anyone else may too, but
+is rate-limited and cannot attach a conversation. Errors: the standard
+``{"error": {"code", "message", "fields"}}`` with Vietnamese messages.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from portal.assistant.repository import CallbackRepository, ConversationRepository
+from portal.assistant.service import CallbackService
+from portal.deps import DbSession, client_ip
+from portal.errors import PortalError, RateLimited
+from portal.ratelimit import RateLimiter
+from portal.routing import Router
+
+router = Router(prefix="/api/v1", tags=["api v1"])
+
+PUBLIC_CALLBACKS_PER_HOUR = 5
+
+
+class CallbackIn(BaseModel):
+    full_name: str = ""
+    phone: str = ""
+    note: str = ""
+    conversation_id: str | None = None
+
+
+class CallbackCreated(BaseModel):
+    id: str
+
+
+class _ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] = {}
+
+
+class _Error(BaseModel):
+    error: _ErrorBody
+
+
+def callback_service(session: DbSession) -> CallbackService:
+    return CallbackService(CallbackRepository(session), ConversationRepository(session))
+
+
+def _is_service(request: Request) -> bool:
+    token = request.app.state.settings.service_token
+    auth = request.headers.get("Authorization", "")
+    return bool(token) and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token)
+
+
+def _error(exc: PortalError) -> JSONResponse:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.fields:
+        body["fields"] = exc.fields
+    return JSONResponse({"error": body}, status_code=exc.status)
+
+
+@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
+             responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
+             summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')")
+def create_callback(request: Request, body: CallbackIn,
+                    service: Annotated[CallbackService, Depends(callback_service)], session: DbSession,
+                    idempotency_key: str | None = Header(None, max_length=100)) -> Any:
+    trusted = _is_service(request)
+    if not trusted:
+        hits = RateLimiter(session).hit(f"callback:{client_ip(request)}", window_seconds=3600)
+        if hits > PUBLIC_CALLBACKS_PER_HOUR:
+            # answered, not raised: the hit must be committed with this request
+            return _error(RateLimited("Bạn đã gửi quá nhiều yêu cầu gọi lại; vui lòng thử lại sau."))
+    try:
+        callback, _ = service.request(full_name=body.full_name, phone=body.phone, note=body.note,
+                                      conversation_id=body.conversation_id,
+                                      trusted=trusted, idempotency_key=idempotency_key)
+    except PortalError as exc:
+        return _error(exc)
+    return CallbackCreated(id=callback.id)
