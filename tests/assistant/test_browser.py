@@ -14,7 +14,7 @@ import pytest
 from portal.app import create_app
 from portal.assistant.relay import RasaRelay
 from portal.config import Settings
-from tests.browser.conftest import axe_violations, browser, describe  # noqa: F401 (fixture)
+from tests.browser.conftest import CHROMIUM_ARGS, axe_violations, chromium_path, describe
 from tests.conftest import _free_port
 
 pytestmark = pytest.mark.browser
@@ -24,22 +24,42 @@ def _fake_rasa(request: httpx.Request) -> httpx.Response:
     message = json.loads(request.content)["message"]
     if message.startswith("/ask_fee"):
         return httpx.Response(200, json=[{"recipient_id": "x", "text": "Thủ tục này không thu lệ phí."}])
-    return httpx.Response(200, json=[{
-        "recipient_id": "x",
-        "text": "Hồ sơ gồm:\n• Đơn đề nghị\n• Căn cước công dân",
-        "buttons": [{"title": "Phí, lệ phí", "payload": '/ask_fee{"procedure": "1.005092"}'}],
-    }])
+    return httpx.Response(
+        200,
+        json=[
+            {
+                "recipient_id": "x",
+                "text": "Hồ sơ gồm:\n• Đơn đề nghị\n• Căn cước công dân",
+                "buttons": [{"title": "Phí, lệ phí", "payload": '/ask_fee{"procedure": "1.005092"}'}],
+            }
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
-def chat_server(settings: Settings) -> Iterator[str]:
+def browser() -> Iterator[Any]:
+    """Chromium for this module only: Playwright's sync API keeps an event loop running on the main
+    thread until it stops, which would break later asyncio-based tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def chat_server(app: Any, settings: Settings) -> Iterator[str]:
+    """The portal with a fake Rasa, on a real socket; stopped with its connections closed after the test
+    (on SQLite the harness resets the database by copying a file over it)."""
     import uvicorn
 
     port = _free_port()
-    app = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}))
-    app.state.assistant_relay = RasaRelay("http://rasa.test", timeout_seconds=2,
-                                          transport=httpx.MockTransport(_fake_rasa))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    served = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}))
+    served.state.assistant_relay = RasaRelay(
+        "http://rasa.test", timeout_seconds=2, transport=httpx.MockTransport(_fake_rasa)
+    )
+    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
@@ -48,10 +68,13 @@ def chat_server(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    served.state.db.dispose()
 
 
-def test_widget_by_keyboard(browser: Any, chat_server: str, app: Any) -> None:  # noqa: F811
-    context = browser.new_context(base_url=chat_server, locale="vi-VN", viewport={"width": 390, "height": 844})
+def test_widget_by_keyboard(browser: Any, chat_server: str) -> None:
+    context = browser.new_context(
+        base_url=chat_server, locale="vi-VN", viewport={"width": 390, "height": 844}
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     page.goto("/thu-tuc")
@@ -83,7 +106,7 @@ def test_widget_by_keyboard(browser: Any, chat_server: str, app: Any) -> None:  
     context.close()
 
 
-def test_chat_without_javascript(browser: Any, chat_server: str, app: Any) -> None:  # noqa: F811
+def test_chat_without_javascript(browser: Any, chat_server: str) -> None:
     context = browser.new_context(base_url=chat_server, java_script_enabled=False)
     page = context.new_page()
     page.goto("/")

@@ -6,7 +6,9 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +44,12 @@ def silent_server() -> Iterator[str]:
     server.close()
 
 
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run on its own thread: Playwright's sync API may leave a running loop on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,14 +60,14 @@ def test_a_hung_rasa_times_out_after_the_configured_seconds(silent_server: str) 
     relay = RasaRelay(silent_server, timeout_seconds=0.5)
     start = time.monotonic()
     with pytest.raises(AssistantUnavailable, match="ReadTimeout"):
-        asyncio.run(relay.send("s", "xin chào", {}))
+        _run(relay.send("s", "xin chào", {}))
     assert 0.4 < time.monotonic() - start < 3
 
 
 def test_connection_refused() -> None:
     relay = RasaRelay(f"http://127.0.0.1:{_closed_port()}", timeout_seconds=1)
     with pytest.raises(AssistantUnavailable, match="ConnectError"):
-        asyncio.run(relay.send("s", "xin chào", {}))
+        _run(relay.send("s", "xin chào", {}))
 
 
 def test_posts_to_the_rest_webhook() -> None:
@@ -70,7 +78,7 @@ def test_posts_to_the_rest_webhook() -> None:
         return httpx.Response(200, json=[{"recipient_id": "s", "text": "chào"}])
 
     relay = RasaRelay("http://rasa:5005/", timeout_seconds=3, transport=httpx.MockTransport(handler))
-    assert asyncio.run(relay.send("s", "xin chào", {"lang": "vi"})) == [BotMessage("chào")]
+    assert _run(relay.send("s", "xin chào", {"lang": "vi"})) == [BotMessage("chào")]
     assert str(seen[0].url) == "http://rasa:5005/webhooks/rest/webhook"
     assert relay.timeout.read == 3 and relay.timeout.connect == 2
 
