@@ -49,12 +49,36 @@ class Citizen(Base):
 _OPEN = "closed_at IS NULL AND effective_due_date IS NOT NULL"
 # Staff queues: keyset pages ordered by (effective_due_date, id); partial indexes hold open cases only.
 _QUEUE_INDEXES = (
-    Index("ix_applications_open_due", "agency_id", "effective_due_date", "id",
-          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
-    Index("ix_applications_open_assignee", "agency_id", "assignee_id", "effective_due_date", "id",
-          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
-    Index("ix_applications_open_procedure", "agency_id", "procedure_code", "effective_due_date", "id",
-          postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+    Index(
+        "ix_applications_open_due",
+        "agency_id",
+        "effective_due_date",
+        "id",
+        postgresql_where=text(_OPEN),
+        sqlite_where=text(_OPEN),
+        # INCLUDE (PostgreSQL): filters and the sidebar counts are answered from the index alone
+        postgresql_include=["status", "applicant_name_folded", "procedure_code", "assignee_id"],
+    ),
+    Index(
+        "ix_applications_open_assignee",
+        "agency_id",
+        "assignee_id",
+        "effective_due_date",
+        "id",
+        postgresql_where=text(_OPEN),
+        sqlite_where=text(_OPEN),
+        postgresql_include=["status"],
+    ),
+    Index(
+        "ix_applications_open_procedure",
+        "agency_id",
+        "procedure_code",
+        "effective_due_date",
+        "id",
+        postgresql_where=text(_OPEN),
+        sqlite_where=text(_OPEN),
+        postgresql_include=["status"],
+    ),
     Index("ix_applications_status_due", "agency_id", "status", "effective_due_date", "id"),
     Index("ix_applications_cccd", "applicant_cccd"),
 )

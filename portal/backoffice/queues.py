@@ -94,7 +94,7 @@ class QueueCounts:
     open: int
     overdue: int
     due_soon: int
-    by_status: list[tuple[str, str, int]] = field(default_factory=list)  # key, label, count
+    by_status: list[tuple[str, str, int | None]] = field(default_factory=list)  # key, label, count (open)
     by_procedure: list[tuple[str, str, int]] = field(default_factory=list)
 
 
@@ -223,24 +223,26 @@ class QueueService:
 
     def counts(self, staff: StaffMember) -> QueueCounts:
         today = self.today()
-        agency = staff.agency_id
-        paused = tuple(sorted(self.index.paused))
-        overdue_from, overdue_to = self._deadline_bounds(DeadlineStatus.OVERDUE, today)
-        soon_from, soon_to = self._deadline_bounds(DeadlineStatus.DUE_SOON, today)
-        by_status = self.repo.count_by_status(agency, self.index.order)
-        by_procedure = self.repo.count_by_procedure(agency)
+        _, soon_until = self._deadline_bounds(DeadlineStatus.DUE_SOON, today)
+        rows = self.repo.open_counts(
+            staff.agency_id,
+            staff_id=staff.id,
+            owned=self.index.owned_by(staff.roles),
+            paused=tuple(sorted(self.index.paused)),
+            overdue_before=today,
+            soon_until=soon_until,
+        )
+        by_status: dict[str, int] = {}
+        by_procedure: dict[str, int] = {}
+        for r in rows:
+            by_status[r.status] = by_status.get(r.status, 0) + r.n
+            by_procedure[r.procedure_code] = by_procedure.get(r.procedure_code, 0) + r.n
         return QueueCounts(
-            mine=self.repo.count(QueueFilter(agency, assignee_id=staff.id)),
-            unassigned=self.repo.count(
-                QueueFilter(agency, unassigned=True, statuses=self.index.owned_by(staff.roles))
-            ),
-            open=sum(n for k, n in by_status.items() if k not in self.index.final),
-            overdue=self.repo.count(
-                QueueFilter(agency, due_from=overdue_from, due_to=overdue_to, exclude_statuses=paused)
-            ),
-            due_soon=self.repo.count(
-                QueueFilter(agency, due_from=soon_from, due_to=soon_to, exclude_statuses=paused)
-            ),
+            mine=sum(r.mine for r in rows),
+            unassigned=sum(r.unassigned for r in rows),
+            open=sum(r.n for r in rows),
+            overdue=sum(r.overdue for r in rows),
+            due_soon=sum(r.due_soon for r in rows),
             by_status=[(k, self.index.labels[k], by_status.get(k, 0)) for k in self.index.order],
             by_procedure=sorted(
                 ((c, self.index.procedures.get(c, c), n) for c, n in by_procedure.items()), key=lambda x: x[1]
