@@ -48,6 +48,9 @@ class ConversationRepository:
     def get(self, conversation_id: str) -> Conversation | None:
         return self.session.get(Conversation, conversation_id)
 
+    def rollback(self) -> None:
+        self.session.rollback()
+
     def add_messages(self, conversation_id: str, messages: Sequence[ChatMessage], at: datetime) -> None:
         self.session.add_all(messages)
         self.session.flush()

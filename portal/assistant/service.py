@@ -89,6 +89,24 @@ class ChatService:
         at = at or utcnow()
         self.repo.ensure(conversation_id, citizen_id=citizen_id, lang=lang, at=at)
         shown = self._button_title(conversation_id, turn.payload) if turn.payload else turn.shown
+        rows = self._rows(conversation_id, shown, turn, answer, at)
+        self.repo.add_messages(conversation_id, rows, at)
+        return rows
+
+    def unsaved_turn(self, turn: Turn, answer: list[BotMessage] | None) -> list[ChatMessage]:
+        """The turn as messages that are not stored (the database failed): shown, never rateable."""
+        rows = self._rows("", turn.shown, turn, answer, utcnow())
+        for row in rows:
+            row.rateable = False
+        return rows
+
+    def abandon_turn(self) -> None:
+        """Undo a failed attempt to store a turn, so the request can still answer."""
+        self.repo.rollback()
+
+    @staticmethod
+    def _rows(conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None,
+              at: datetime) -> list[ChatMessage]:
         rows = [ChatMessage(conversation_id=conversation_id, direction=INCOMING, kind=ANSWER, text=shown,
                             payload=turn.payload, buttons=[], at=at)]
         if answer is None:
@@ -103,7 +121,6 @@ class ChatService:
                                  buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons])
                      for m in answer]
             rows[-1].rateable = True  # one rating per answer: on its last message
-        self.repo.add_messages(conversation_id, rows, at)
         return rows
 
     def _button_title(self, conversation_id: str, payload: str) -> str:

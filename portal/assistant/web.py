@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from portal import i18n
@@ -71,14 +72,29 @@ async def chat_turn(request: Request, chats: Chats) -> Response:
     # never a browser-supplied id: the conversation id is generated here and lives in the signed session
     conversation_id = str(request.session.get(CONVERSATION) or new_conversation_id())
     request.session[CONVERSATION] = conversation_id
-    if await run_in_threadpool(_over_limit, request, conversation_id):
-        return _limited(request)
+    try:
+        if await run_in_threadpool(_over_limit, request, conversation_id):
+            return _limited(request)
+    except SQLAlchemyError:  # the database is down: Rasa may still answer
+        log.exception("chat rate limiter failed")
     citizen_id = security.current_citizen_id(request)
     lang = i18n.current_lang.get()
     answer = await _ask_rasa(request, conversation_id, turn.sent, citizen_id, lang)
-    rows = await run_in_threadpool(chats.record_turn, conversation_id, citizen_id=citizen_id, lang=lang,
-                                   turn=turn, answer=answer)
     request.session[OFFERED] = offered_payloads(answer, offered)
+    try:
+        rows = await run_in_threadpool(chats.record_turn, conversation_id, citizen_id=citizen_id, lang=lang,
+                                       turn=turn, answer=answer)
+    except SQLAlchemyError:
+        # show the answer anyway (not stored, so not rateable) rather than an error page
+        log.exception("could not store a chat turn")
+        await run_in_threadpool(chats.abandon_turn)
+        notice = i18n.gettext(
+            "Cuộc trò chuyện tạm thời không lưu được; câu trả lời dưới đây chỉ hiển thị một lần."
+        )
+        ctx = {"messages": chats.unsaved_turn(turn, answer), "notice": notice}
+        if is_htmx(request):
+            return render(request, "assistant/chat.html", ctx, block="log")
+        return render(request, "assistant/chat.html", ctx)
     if is_htmx(request):
         return render(request, "assistant/chat.html", {"messages": rows}, block="log")
     return redirect(request, f"/chat#m-{rows[-1].id}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.assistant.chat_builders import conversations, messages, say
 from tests.assistant.conftest import FakeRasa
@@ -211,3 +213,25 @@ def test_turns_are_rate_limited(client: TestClient, rasa: FakeRasa, limits) -> N
     assert response.status_code == 429
     assert "quá nhiều tin nhắn" in response.text
     assert len(rasa.requests) == 2
+
+
+@pytest.fixture
+def messages_table_gone(app: FastAPI) -> Iterator[None]:
+    """Storing a turn fails (the table is renamed away for the test, then restored)."""
+    with app.state.db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE assistant_messages RENAME TO assistant_messages_away"))
+    yield
+    with app.state.db.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE assistant_messages_away RENAME TO assistant_messages"))
+
+
+def test_answer_is_still_shown_when_the_turn_cannot_be_stored(
+    client: TestClient, rasa: FakeRasa, messages_table_gone: None
+) -> None:
+    rasa.say(DOCS_ANSWER)
+    response = say(client, "làm lại bằng tốt nghiệp")
+    assert response.status_code == 200
+    assert "Đơn đề nghị" in response.text and "tạm thời không lưu được" in response.text
+    assert "danh-gia" not in response.text  # nothing stored, nothing to rate
+    plain = say(client, "làm lại bằng tốt nghiệp", htmx=False)
+    assert plain.status_code == 200 and "<h1" in plain.text and "Đơn đề nghị" in plain.text
