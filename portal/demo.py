@@ -15,6 +15,7 @@ from portal.catalogue import Catalogue
 from portal.config import get_settings
 from portal.db import Database
 from portal.models import Citizen
+from portal.payments_app.demo import seed_payments_demo
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
@@ -94,6 +95,7 @@ def seed_demo() -> str:
                 service.submit(app, now=vn_now() - timedelta(days=1))
                 created.append(f"case {app.case_code} (phone {app.applicant_phone})")
         created += seed_staff(session)
+        created += seed_payments_demo(session)
         session.commit()
     db.dispose()
     return "demo data: " + ("; ".join(created) if created else "already present")

@@ -1,0 +1,104 @@
+"""JSON API for the assistant: a student's invoices by student code + the parent's phone."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from portal import i18n
+from portal.api.v1 import ERRORS, _is_service
+from portal.deps import DbSession, SettingsDep, client_ip
+from portal.errors import RateLimited
+from portal.payments_app.repository import SchoolRepository
+from portal.payments_app.schools import SchoolFeeService, link_token
+from portal.ratelimit import RateLimiter
+from portal.routing import Router
+from workflows.validators import InvalidValue
+from workflows.validators import phone as normalise_phone
+
+router = Router(prefix="/api/v1/fees", tags=["school fees"])
+
+STATUS_LABELS = {"unpaid": "Chưa nộp", "paid": "Đã nộp", "cancelled": "Đã hủy"}
+
+
+class InvoiceOut(BaseModel):
+    reference: str
+    title: str
+    amount: int
+    amount_text: str
+    due_date: date | None
+    status: str
+    status_label: str
+    pay_url: str | None
+
+
+def _not_found() -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": {
+                "code": "student_not_found",
+                "message": "Không tìm thấy học sinh với mã học sinh và số điện thoại này.",
+            }
+        },
+        status_code=404,
+    )
+
+
+@router.get("/invoices", responses=ERRORS, summary="A student's invoices (student code + parent's phone)")
+def student_invoices(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    student_code: str = Query(..., max_length=20),
+    phone: str = Query(..., max_length=20),
+) -> JSONResponse:
+    """Items newest first; `pay_url` opens the portal's payment page for one item (or all unpaid)."""
+    if not _is_service(request):
+        limiter = RateLimiter(session)
+        if (
+            limiter.hit(f"fees:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+            > settings.tracking_max_lookups
+        ):
+            raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
+    try:
+        student = SchoolFeeService(session).find_student(student_code, normalise_phone(phone))
+    except InvalidValue:
+        student = None
+    if student is None:
+        return _not_found()  # answered, not raised: the rate-limit hit above is committed
+    repo = SchoolRepository(session)
+    school, klass = repo.school(student.school_id), repo.school_class(student.class_id)
+    base = str(settings.base_url).rstrip("/")
+    link = f"{base}/hoc-phi/hs/{student.code}?k={link_token(settings.secret_key, 'student', student.code)}"
+    invoices = repo.invoices_for_students([student.id], ("unpaid", "paid"))
+    items = [
+        InvoiceOut(
+            reference=i.reference,
+            title=i.title,
+            amount=i.amount,
+            amount_text=i18n.money(i.amount),
+            due_date=i.due_date,
+            status=i.status,
+            status_label=STATUS_LABELS.get(i.status, i.status),
+            pay_url=f"{link}&chon={i.reference}" if i.status == "unpaid" else None,
+        ).model_dump(mode="json")
+        for i in reversed(invoices)
+    ]
+    total = sum(i.amount for i in invoices if i.status == "unpaid")
+    return JSONResponse(
+        {
+            "student": {
+                "code": student.code,
+                "name": student.full_name,
+                "school": school.name if school else "",
+                "class": klass.name if klass else "",
+            },
+            "items": items,
+            "total_due": total,
+            "total_due_text": i18n.money(total),
+            "pay_url": link if total else None,
+        }
+    )
