@@ -30,8 +30,10 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium is not installed: run `make sysdeps` (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # module scope: Playwright's sync API keeps an event loop running while it is open, which
+    # would break asyncio-based tests collected after the browser tests
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
