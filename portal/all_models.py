@@ -4,3 +4,4 @@ from portal import models  # noqa: F401
 from portal.assistant import models as _assistant_models  # noqa: F401
 from portal.backoffice import models as _backoffice_models  # noqa: F401
 from portal.payments_app import models as _payments_models  # noqa: F401
+from portal.quality import models as _quality_models  # noqa: F401

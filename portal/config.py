@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
 
+    # satisfaction ratings (portal/quality): days the applicant may still change a rating
+    rating_edit_days: int = 7
+
     # payments (portal/payments_app). Secrets only from the environment; outside production, empty
     # VNPay settings fall back to the local sandbox at /dev/vnpay (on by default in development/test).
     vnpay_tmn_code: str = ""
