@@ -16,6 +16,7 @@ from portal.config import get_settings
 from portal.db import Database
 from portal.models import Citizen
 from portal.payments_app.demo import seed_payments_demo
+from portal.quality.seed import seed_quality_demo
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
@@ -95,6 +96,9 @@ def seed_demo() -> str:
                 service.submit(app, now=vn_now() - timedelta(days=1))
                 created.append(f"case {app.case_code} (phone {app.applicant_phone})")
         created += seed_staff(session)
+        created += seed_quality_demo(
+            session, registry=registry, calendar=calendar, files=files, settings=settings
+        )
         created += seed_payments_demo(session)
         session.commit()
     db.dispose()
