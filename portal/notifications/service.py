@@ -1,0 +1,63 @@
+"""Enqueue e-mails in the caller's transaction. Never commits.
+
+The row is written with the change that causes it: if the request rolls back, nothing is
+sent; after commit the worker (``portal worker``) delivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.app_context import context_for
+from portal.db import utcnow
+from portal.notifications.models import PENDING
+from portal.notifications.render import normalise_context, render_email
+from portal.notifications.repository import OutboxRepository
+
+log = logging.getLogger("portal.notifications")
+
+
+def enqueue_email(
+    session: Session,
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    lang: str = "vi",
+    case_id: str | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Queue ``templates/emails/<template>`` for ``to``; a repeated ``dedupe_key`` is a no-op.
+
+    An empty address (the applicant gave none) queues nothing. An unknown template raises
+    ``ValueError``: that is a programming error and must fail the change that asked for it.
+    """
+    address = (to or "").strip()
+    lang = "en" if lang == "en" else "vi"
+    app_ctx = context_for(session)
+    values = normalise_context(context or {}, lang=lang, base_url=app_ctx.base_url)
+    rendered = render_email(template, values, lang=lang, hotline=app_ctx.settings.hotline)
+    if not address or "@" not in address:
+        log.info("e-mail %s for case %s not queued: no recipient address", template, case_id)
+        return
+    now = utcnow()
+    OutboxRepository(session).insert(
+        {
+            "created_at": now,
+            "to_address": address[:254],
+            "template": template,
+            "lang": lang,
+            "case_id": case_id,
+            "dedupe_key": dedupe_key,
+            "subject": rendered.subject,
+            "body_text": rendered.text,
+            "body_html": rendered.html,
+            "context": values,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+    )
