@@ -46,6 +46,20 @@ class Settings(BaseSettings):
 
     db_pool_size: int = 10
 
+    # signed results (portal/signing): PEM paths; unset outside production → a local test CA under var/pki/
+    signing_key: Path | None = None
+    signing_cert: Path | None = None
+    signing_ca_cert: Path | None = None
+
+    # e-mail (portal/notifications): the worker sends the outbox here; `make run` starts a sink on 1025
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "Dịch vụ công Giáo dục <no-reply@dichvucong.local>"
+    mail_sink_dir: Path = VAR / "mail"
+
     # satisfaction ratings (portal/quality): days the applicant may still change a rating
     rating_edit_days: int = 7
 

@@ -11,6 +11,7 @@ from typing import Any
 
 HOOKS: list[Callable[[Any], None]] = []
 
+from portal import signing_and_mail  # noqa: E402,F401  (signed results, e-mail outbox)
 from portal.assistant import hook as _assistant  # noqa: E402,F401  (virtual assistant)
 from portal.backoffice import hook as _backoffice  # noqa: E402,F401  (staff back office)
 from portal.payments_app import hook as _payments  # noqa: E402,F401  (VNPay, school fees, VietQR)
