@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Application
@@ -33,10 +32,6 @@ from portal.payments_app.models import (
     StatementLine,
     Student,
 )
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class PaymentRepository:
@@ -66,6 +61,23 @@ class PaymentRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def lock_for_ipn(self, txn_ref: str) -> tuple[PaymentAttempt | None, list[Invoice] | None]:
+        """The attempt and the invoices it pays, locked in one ordered round trip (attempt first, then
+        invoices by id: the order every other path uses). Invoices None: a procedure fee."""
+        stmt = (
+            select(PaymentAttempt, Invoice)
+            .join(AttemptInvoice, AttemptInvoice.attempt_id == PaymentAttempt.id)
+            .join(Invoice, Invoice.id == AttemptInvoice.invoice_id)
+            .where(PaymentAttempt.txn_ref == txn_ref)
+            .order_by(Invoice.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        rows = self.session.execute(stmt).all()
+        if rows:
+            return rows[0][0], [invoice for _, invoice in rows]
+        return self.lock_by_ref(txn_ref), None
+
     def lock(self, attempt_id: int) -> PaymentAttempt | None:
         stmt = (
             select(PaymentAttempt)
@@ -78,18 +90,15 @@ class PaymentRepository:
     def transition(
         self, attempt: PaymentAttempt, from_states: Sequence[str], to_state: str, **values: Any
     ) -> bool:
-        """Conditional update: only from one of `from_states`. False when another request won."""
-        stmt = (
-            update(PaymentAttempt)
-            .where(PaymentAttempt.id == attempt.id, PaymentAttempt.state.in_(from_states))
-            .values(state=to_state, **values)
-            .returning(PaymentAttempt.id)
-            .execution_options(synchronize_session=False)
-        )
-        done = self.session.execute(stmt).first() is not None
-        if done:
-            self.session.refresh(attempt)
-        return done
+        """Move a locked attempt (`lock`/`lock_by_ref`, or created in this transaction) from one of
+        `from_states`; False when it is elsewhere. The state read under the row lock decides, and the
+        UPDATE goes out with the transaction's flush (PostgreSQL: FOR UPDATE; SQLite: one writer)."""
+        if attempt.state not in from_states:
+            return False
+        attempt.state = to_state
+        for key, value in values.items():
+            setattr(attempt, key, value)
+        return True
 
     def allocations(self, attempt_id: int) -> list[AttemptInvoice]:
         stmt = (
@@ -98,6 +107,16 @@ class PaymentRepository:
             .order_by(AttemptInvoice.invoice_id)
         )
         return list(self.session.scalars(stmt))
+
+    def school_of(self, attempt_id: int) -> int | None:
+        """The school whose invoices an attempt pays (None for a procedure fee)."""
+        stmt = (
+            select(Invoice.school_id)
+            .join(AttemptInvoice, AttemptInvoice.invoice_id == Invoice.id)
+            .where(AttemptInvoice.attempt_id == attempt_id)
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
 
     def for_application(self, application_id: str) -> list[PaymentAttempt]:
         stmt = (
@@ -208,15 +227,10 @@ class PaymentRepository:
 
     # -- ledger and history ------------------------------------------------------------------------------
 
-    def append_ledger(self, **values: Any) -> bool:
-        """Insert once per entry_key: a replayed movement is a no-op (False)."""
-        stmt = (
-            _insert(self.session)(LedgerEntry)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[LedgerEntry.entry_key])
-            .returning(LedgerEntry.id)
-        )
-        return self.session.execute(stmt).first() is not None
+    def append_ledger(self, **values: Any) -> None:
+        """One line per money movement; the unique entry_key refuses a second copy at the database.
+        A plain INSERT (no RETURNING, nothing to load back): these rows are never read in the request."""
+        self.session.execute(insert(LedgerEntry), [values])
 
     def ledger_for(self, attempt_id: int) -> list[LedgerEntry]:
         stmt = select(LedgerEntry).where(LedgerEntry.attempt_id == attempt_id).order_by(LedgerEntry.id)
@@ -255,8 +269,8 @@ class PaymentRepository:
         )
         return [(r, s, int(a), int(lg), int(rf)) for r, s, a, lg, rf in self.session.execute(stmt)]
 
-    def add_event(self, event: PaymentEvent) -> None:
-        self.session.add(event)
+    def add_event(self, **values: Any) -> None:
+        self.session.execute(insert(PaymentEvent), [values])
 
     def events(self, attempt_id: int) -> list[PaymentEvent]:
         stmt = select(PaymentEvent).where(PaymentEvent.attempt_id == attempt_id).order_by(PaymentEvent.id)
@@ -429,8 +443,20 @@ class SchoolRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def lock_invoices_of(self, attempt_id: int) -> list[Invoice]:
+        """The invoices an attempt pays, locked (FOR UPDATE OF fee_invoices)."""
+        stmt = (
+            select(Invoice)
+            .join(AttemptInvoice, AttemptInvoice.invoice_id == Invoice.id)
+            .where(AttemptInvoice.attempt_id == attempt_id)
+            .order_by(Invoice.id)
+            .with_for_update(of=Invoice)
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(stmt))
+
+    @staticmethod
     def mark_paid(
-        self,
         invoice: Invoice,
         *,
         at: datetime,
@@ -438,24 +464,15 @@ class SchoolRepository:
         attempt_id: int | None = None,
         statement_line_id: int | None = None,
     ) -> bool:
-        """unpaid → paid, conditionally: False when the invoice was paid (or cancelled) meanwhile."""
-        stmt = (
-            update(Invoice)
-            .where(Invoice.id == invoice.id, Invoice.status == INVOICE_UNPAID)
-            .values(
-                status=INVOICE_PAID,
-                paid_at=at,
-                paid_channel=channel,
-                paid_attempt_id=attempt_id,
-                paid_statement_line_id=statement_line_id,
-            )
-            .returning(Invoice.id)
-            .execution_options(synchronize_session=False)
-        )
-        done = self.session.execute(stmt).first() is not None
-        if done:
-            self.session.refresh(invoice)
-        return done
+        """unpaid → paid on a locked invoice; False when it was paid (or cancelled) before."""
+        if invoice.status != INVOICE_UNPAID:
+            return False
+        invoice.status = INVOICE_PAID
+        invoice.paid_at = at
+        invoice.paid_channel = channel
+        invoice.paid_attempt_id = attempt_id
+        invoice.paid_statement_line_id = statement_line_id
+        return True
 
     def reopen_paid_by(self, attempt_id: int) -> int:
         """Invoices this attempt paid go back to unpaid (the payment was refunded in full)."""

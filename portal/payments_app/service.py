@@ -54,7 +54,6 @@ from portal.payments_app.models import (
     AttemptInvoice,
     Invoice,
     PaymentAttempt,
-    PaymentEvent,
     Refund,
 )
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
@@ -230,9 +229,9 @@ class PaymentService:
             # bad checksum, another terminal, malformed: nothing is written, nothing changes
             log.warning("IPN refused (%s): %s", exc.ipn_code, exc)
             verified = exc
-        attempt = None
+        attempt, invoices = None, None
         if isinstance(verified, CallbackResult):
-            attempt = self.repo.lock_by_ref(verified.txn_ref)
+            attempt, invoices = self.repo.lock_for_ipn(verified.txn_ref)
             if attempt is not None and attempt.provider != "vnpay":
                 attempt = None
         view = OrderView(attempt.amount, is_final=attempt.state not in OPEN_STATES) if attempt else None
@@ -250,6 +249,7 @@ class PaymentService:
                     pay_date=verified.pay_date,
                     raw=dict(verified.raw),
                     via="ipn",
+                    invoices=invoices,
                 )
             elif decision.reconcile:
                 # correctly signed, money may have moved, amount differs: a human must look
@@ -262,8 +262,6 @@ class PaymentService:
                         "response_code": verified.response_code,
                     },
                 )
-            elif decision.rsp_code == "02":
-                self._event(attempt, "ipn_duplicate", detail={"response_code": verified.response_code})
         return decision.body
 
     # -- settling ---------------------------------------------------------------------------------------
@@ -281,11 +279,15 @@ class PaymentService:
         pay_date: datetime | None,
         raw: dict[str, Any],
         via: str,
+        invoices: list[Invoice] | None = None,
     ) -> bool:
         now = utcnow()
         target = _state_for(status, response_code)
-        if target is None:
+        if target is None or attempt.state not in OPEN_STATES:
             return False
+        # lock order everywhere: the attempt (held by the caller), then its invoices
+        if invoices is None:
+            invoices = self.schools.lock_invoices_of(attempt.id) if attempt.purpose == SCHOOL_FEE else []
         before = attempt.state
         done = self.repo.transition(
             attempt,
@@ -315,15 +317,15 @@ class PaymentService:
                 attempt_id=attempt.id,
                 application_id=attempt.application_id,
                 at=now,
-                school_id=self._school_of(attempt),
+                school_id=invoices[0].school_id if invoices else None,
                 actor=via,
                 note=f"{attempt.txn_ref} VNPay {provider_txn_no or ''}".strip()[:255],
             )
         if target == PAID:
-            self._credit(attempt, actor=via)
+            self._credit(attempt, invoices)
         return True
 
-    def _credit(self, attempt: PaymentAttempt, *, actor: str) -> None:
+    def _credit(self, attempt: PaymentAttempt, invoices: list[Invoice] | None = None) -> None:
         """What the money pays for: the case's fee, or each invoice (a second payment goes to review)."""
         now = utcnow()
         if attempt.purpose == PROCEDURE_FEE and attempt.application_id:
@@ -353,13 +355,13 @@ class PaymentService:
                 )
             )
             return
-        allocations = self.repo.allocations(attempt.id)
-        invoices = {i.id: i for i in self.schools.lock_invoices(a.invoice_id for a in allocations)}
-        already = []
-        for allocation in allocations:
-            invoice = invoices[allocation.invoice_id]
-            if not self.schools.mark_paid(invoice, at=now, channel="vnpay", attempt_id=attempt.id):
-                already.append(invoice.reference)
+        if invoices is None:
+            invoices = self.schools.lock_invoices_of(attempt.id)
+        already = [
+            invoice.reference
+            for invoice in invoices
+            if not self.schools.mark_paid(invoice, at=now, channel="vnpay", attempt_id=attempt.id)
+        ]
         if already:
             self._to_review(attempt, f"Khoản đã được thanh toán trước đó: {', '.join(already)}"[:200])
 
@@ -376,7 +378,7 @@ class PaymentService:
             raise Conflict("Giao dịch đã có yêu cầu hoàn tiền; không thể duyệt.")
         self.repo.transition(attempt, (NEEDS_REVIEW,), PAID, reviewed_by=staff_name, updated_at=utcnow())
         self._event(attempt, "approved", NEEDS_REVIEW, PAID, actor=staff_name)
-        self._credit(attempt, actor=staff_name)
+        self._credit(attempt)
         return attempt
 
     # -- reconciliation (querydr) -------------------------------------------------------------------------
@@ -569,11 +571,7 @@ class PaymentService:
         return attempt
 
     def _school_of(self, attempt: PaymentAttempt) -> int | None:
-        if attempt.purpose != SCHOOL_FEE:
-            return None
-        allocations = self.repo.allocations(attempt.id)
-        invoice = self.schools.invoice(allocations[0].invoice_id) if allocations else None
-        return invoice.school_id if invoice else None
+        return self.repo.school_of(attempt.id) if attempt.purpose == SCHOOL_FEE else None
 
     def _event(
         self,
@@ -586,14 +584,12 @@ class PaymentService:
         detail: dict[str, Any] | None = None,
     ) -> None:
         self.repo.add_event(
-            PaymentEvent(
-                attempt_id=attempt.id,
-                kind=kind,
-                from_state=from_state,
-                to_state=to_state,
-                actor=actor[:100],
-                detail=detail or {},
-            )
+            attempt_id=attempt.id,
+            kind=kind,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor[:100],
+            detail=detail or {},
         )
 
 
