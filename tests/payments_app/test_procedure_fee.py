@@ -94,6 +94,29 @@ def test_fee_is_paid_at_submission_and_shown_to_staff_and_citizen(app: FastAPI, 
     assert 'id="fee-status">Đã thanh toán' in tracked
 
 
+@pytest.mark.parametrize(
+    ("outcome", "state", "label"),
+    [
+        ("24", "failed", "Chưa thanh toán"),
+        ("51", "failed", "Chưa thanh toán"),
+        ("11", "expired", "Chưa thanh toán"),
+        ("07", "needs_review", "Đang kiểm tra giao dịch"),
+    ],
+)
+def test_every_fee_outcome_is_recorded(
+    app: FastAPI, client: TestClient, outcome: str, state: str, label: str
+) -> None:
+    app_id, receipt_url = submit_diploma_copy(client)
+    started = pay_fee_from_receipt(client, receipt_url)
+    pay_on_sandbox(client, started.headers["location"], outcome)
+    assert attempt(app, txn_ref_of(started.headers["location"])).state == state
+    with app.state.db.sessions() as session:
+        status = payment_status_for_case(session, app_id)
+    assert not status.paid and status.state == state and status.label == label
+    assert f'id="fee-status">{label}' in client.get(receipt_url).text
+    assert ledger_sum(app, application_id=app_id) == (6_000 if state == "needs_review" else 0)
+
+
 def test_a_failed_fee_payment_leaves_the_case_unpaid_and_payable(app: FastAPI, client: TestClient) -> None:
     app_id, receipt_url = submit_diploma_copy(client)
     started = pay_fee_from_receipt(client, receipt_url)
