@@ -46,6 +46,7 @@ _COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("class", ("lop", "class")),
     ("name", ("ho va ten", "ho ten", "ten hoc sinh", "name", "ten")),
 )
+_SCHOOL_FIELDS = ("code", "name", "agency_id", "address", "bank_bin", "bank_account", "bank_account_name")
 _REQUIRED = {"code": "Mã học sinh", "name": "Họ và tên", "class": "Lớp", "phone": "SĐT phụ huynh"}
 
 
@@ -239,6 +240,41 @@ class SchoolFeeService:
             else:
                 result.unchanged += 1
         self.session.flush()
+
+    # -- schools ---------------------------------------------------------------------------------------
+
+    def add_school(self, values: dict[str, str]) -> School:
+        """A school whose fees the accountants (ke_toan) of `agency_id` manage; the bank account is
+        where its VietQR transfers go (optional: the portal-wide default otherwise)."""
+        v = {k: " ".join(str(values.get(k) or "").split()) for k in _SCHOOL_FIELDS}
+        v["code"] = v["code"].upper()
+        errors = {}
+        if not _CODE_RE.fullmatch(v["code"]):
+            errors["code"] = "Mã trường gồm chữ và số, tối đa 20 ký tự (ví dụ mã trường của Bộ GD&ĐT)."
+        elif self.repo.school_by_code(v["code"]) is not None:
+            errors["code"] = f"Đã có trường mã {v['code']}."
+        if not v["name"] or len(v["name"]) > 200:
+            errors["name"] = "Vui lòng nhập tên trường (tối đa 200 ký tự)."
+        if not v["agency_id"] or len(v["agency_id"]) > 32:
+            errors["agency_id"] = "Vui lòng nhập mã cơ quan quản lý (mã đơn vị của kế toán), ví dụ H29.41.04."
+        if v["bank_bin"] or v["bank_account"]:
+            if not re.fullmatch(r"\d{6}", v["bank_bin"]):
+                errors["bank_bin"] = "Mã BIN ngân hàng gồm 6 chữ số (ví dụ 970415 VietinBank)."
+            if not re.fullmatch(r"[A-Za-z0-9]{1,19}", v["bank_account"]):
+                errors["bank_account"] = "Số tài khoản gồm chữ và số, tối đa 19 ký tự."
+        if errors:
+            raise ValidationFailed(fields=errors)
+        return self.repo.add(
+            School(
+                code=v["code"],
+                name=v["name"],
+                agency_id=v["agency_id"],
+                address=v["address"][:300],
+                bank_bin=v["bank_bin"] or None,
+                bank_account=v["bank_account"] or None,
+                bank_account_name=v["bank_account_name"][:100],
+            )
+        )
 
     # -- fee items ---------------------------------------------------------------------------------------
 

@@ -117,6 +117,40 @@ def report(
 
 # -- schools ------------------------------------------------------------------------------------------
 
+Admin = Annotated[StaffMember, Depends(require_role("admin"))]
+
+
+@router.get("/truong-moi")
+def new_school_form(request: Request, staff: Admin) -> Response:
+    return page(
+        request,
+        "payments/staff/new_school.html",
+        staff,
+        {"values": {"agency_id": staff.agency_id}, "errors": {}},
+    )
+
+
+@router.post("/truong-moi")
+async def new_school(request: Request, staff: Admin, session: DbSession) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+    def run() -> Response:
+        try:
+            school = SchoolFeeService(session).add_school(values)
+        except ValidationFailed as exc:
+            return page(
+                request,
+                "payments/staff/new_school.html",
+                staff,
+                {"values": values, "errors": exc.fields},
+                status=422,
+            )
+        flash(request, f"Đã thêm {school.name}. Tiếp theo: nhập danh sách học sinh và khoản thu.")
+        return redirect(request, f"/can-bo/thu-phi/truong/{school.id}")
+
+    return await run_in_threadpool(run)
+
 
 @router.get("/truong/{school_id}")
 def school_page(

@@ -188,3 +188,42 @@ def test_accountants_see_only_their_schools(
     assert accountant.get(f"/can-bo/thu-phi/truong/{other_id}").status_code == 404
     home = accountant.get("/can-bo/thu-phi").text
     assert "Trường Tiểu học Thới An" in home and "Trường phường khác" not in home
+
+
+def test_an_admin_adds_a_school_for_an_agency(app: FastAPI, accountant: TestClient) -> None:
+    from tests.backoffice.staff_builders import PASSWORD, create_staff, login
+
+    assert accountant.get("/can-bo/thu-phi/truong-moi").status_code == 403  # accountants do not
+    with app.state.db.sessions() as session:
+        create_staff(session, "quantri", "Quản trị", ["admin"])
+        session.commit()
+    with TestClient(app, base_url="http://testserver") as admin:
+        login(admin, "quantri", PASSWORD)
+        token = csrf(admin, "/can-bo/thu-phi/truong-moi")
+        bad = admin.post(
+            "/can-bo/thu-phi/truong-moi",
+            data={
+                "csrf_token": token,
+                "code": "79-01",
+                "name": "",
+                "agency_id": "H29.41.04",
+                "bank_bin": "9704",
+            },
+        )
+        assert bad.status_code == 422
+        assert "Mã trường gồm chữ và số" in bad.text and "Mã BIN ngân hàng gồm 6 chữ số" in bad.text
+        done = admin.post(
+            "/can-bo/thu-phi/truong-moi",
+            data={
+                "csrf_token": token,
+                "code": "79000404",
+                "name": "Trường THCS Thới An",
+                "agency_id": "H29.41.04",
+                "bank_bin": "970436",
+                "bank_account": "0071000123456",
+                "bank_account_name": "TRUONG THCS THOI AN",
+            },
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+    assert "Trường THCS Thới An" in accountant.get("/can-bo/thu-phi").text  # the agency's accountant sees it
