@@ -84,7 +84,14 @@ def app(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
+# Other app instances on the same database (live servers); their pools are emptied before a reset
+# so no connection survives the SQLite file being replaced underneath it.
+OTHER_APPS: list[FastAPI] = []
+
+
 def _reset(app: FastAPI, database_url: str, workdir: Path) -> None:
+    for other in OTHER_APPS:
+        other.state.db.engine.dispose()
     engine = app.state.db.engine
     if IS_PG:
         tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
@@ -134,9 +141,9 @@ def live_server(settings: Settings) -> Iterator[str]:
 
     port = _free_port()
     live_settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(live_settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    live_app = create_app(live_settings)
+    OTHER_APPS.append(live_app)
+    server = uvicorn.Server(uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
