@@ -13,6 +13,9 @@ export PORTAL_SERVICE_TOKEN ?= dev-service-token
 export PORTAL_API_URL ?= $(PORTAL_BASE_URL)
 export CHATBOT_RASA_TOKEN ?= dev-rasa-token
 export PORTAL_RASA_TOKEN ?= $(CHATBOT_RASA_TOKEN)
+# trained models are cached outside the checkout, keyed by a hash of their inputs, so a fresh
+# clone (CI) reuses a model trained from identical data
+export CHATBOT_MODEL_CACHE ?= $(HOME)/.cache/eservices-portal/chatbot-models
 
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
