@@ -55,15 +55,18 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The dependencies below only read app state and build objects (no I/O): ``async def`` runs them
+# on the event loop. A plain ``def`` would cost each request one thread-pool round trip per
+# dependency (the dispatch alone was ~10% of a catalogue page's CPU).
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_catalogue(request: Request) -> Catalogue:
+async def get_catalogue(request: Request) -> Catalogue:
     return request.app.state.catalogue  # type: ignore[no-any-return]
 
 
-def get_application_service(request: Request, session: DbSession) -> ApplicationService:
+async def get_application_service(request: Request, session: DbSession) -> ApplicationService:
     state = request.app.state
     return ApplicationService(
         ApplicationRepository(session),
@@ -74,7 +77,7 @@ def get_application_service(request: Request, session: DbSession) -> Application
     )
 
 
-def get_account_service(request: Request, session: DbSession) -> AccountService:
+async def get_account_service(request: Request, session: DbSession) -> AccountService:
     return AccountService(session, request.app.state.settings)
 
 
