@@ -11,7 +11,7 @@ transition's effects (signed result, e-mail), all in the request's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -315,12 +315,13 @@ class CaseService:
         }
         if transition.final:
             values["closed_at"] = transition.at
+        previous_due = app.effective_due_date
         if not self.cases.apply(app.id, transition.expected_version, values):
             self.session.refresh(app)
             raise Conflict(conflict_message(app, workflow.state(app.status).label.vi))
         email = self._email_for(app, events, transition)
         self.cases.add_event(self._event(app, transition, actor_kind, actor_name, assignee, values, email))
-        self._effects(app, definition, transition, email, signer)
+        self._effects(app, definition, transition, email, signer, previous_due)
         return transition
 
     def _next_assignee(
@@ -437,6 +438,7 @@ class CaseService:
         t: Transition,
         email: str | None,
         signer: StaffMember | None,
+        previous_due: date | None,
     ) -> None:
         if "issue_result" in t.effects:
             self.effects.issue_result(self.session, app, definition, signer)
@@ -445,25 +447,30 @@ class CaseService:
                 self.session,
                 to=app.applicant_email,
                 template=email,
-                context=self.email_context(app, definition, t),
+                context=self.email_context(app, definition, t, previous_due),
                 case_id=app.id,
                 dedupe_key=f"case:{app.id}:{t.action}:v{t.new_version}",
             )
 
-    def email_context(self, app: Application, definition: Definition, t: Transition) -> dict[str, Any]:
+    def email_context(
+        self, app: Application, definition: Definition, t: Transition, previous_due: date | None = None
+    ) -> dict[str, Any]:
+        """The keys of portal.notifications' templates (dates as dates; the link opens tracking).
+
+        ``due_date`` is the appointment before an apology moved it (the letter names both)."""
         agency = self.registry.agencies.get(app.agency_id or "")
         state = definition.workflow.state(t.to_state)
         return {
             "case_code": app.case_code,
             "applicant_name": app.applicant_name,
             "procedure_name": definition.name.vi,
-            "agency_name": agency.name.vi if agency else "",
-            "status_label": state.public_label("vi"),
-            "action_label": t.action_label,
+            "status": state.public_label("vi"),
             "comment": t.comment if PUBLIC_COMMENT_EFFECTS & set(t.effects) else "",
             "items": list(t.items),
             "reason": t.reason_label or "",
-            "new_date": f"{t.new_date:%d/%m/%Y}" if t.new_date else "",
-            "due_date": f"{app.effective_due_date:%d/%m/%Y}" if app.effective_due_date else "",
-            "tracking_url": f"{self.base_url}/tra-cuu?ma={app.case_code}",
+            "new_date": t.new_date,
+            "due_date": previous_due if t.new_date and previous_due else app.effective_due_date,
+            "link": f"{self.base_url}/tra-cuu?ma={app.case_code}",
+            "agency_name": agency.name.vi if agency else "",
+            "action_label": t.action_label,
         }

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from portal.backoffice.deadlines import status_for_due
+from portal.backoffice.effects import DefaultEffects
 from portal.backoffice.jobs import flag_deadlines
 from portal.backoffice.models import CaseAccessLog, DeadlineAlert
 from tests.backoffice.staff_builders import RecordingEffects, insert_case
@@ -74,7 +75,7 @@ def test_deadline_job_flags_late_cases_once_a_day(
     _case_with(db_session, DeadlineStatus.OVERDUE, 4, status="cho_bo_sung")  # paused
     _case_with(db_session, DeadlineStatus.OVERDUE, 5, status="tu_choi", closed=True)
     db_session.commit()
-    effects = RecordingEffects()
+    effects = RecordingEffects(DefaultEffects())  # the real outbox renders the deadline_alert mails
     flagged = flag_deadlines(
         db_session, app.state.registry, CAL, effects, "http://testserver", at=vn_now() + timedelta(seconds=1)
     )
@@ -91,6 +92,9 @@ def test_deadline_job_flags_late_cases_once_a_day(
         f"deadline:{overdue.id}:{today}:{specialist}",
     ) in mails
     assert len(mails) == 3
+    outbox = pytest.importorskip("portal.notifications").OutboxEmail
+    bodies = db_session.scalars(select(outbox.body_text).where(outbox.template == "deadline_alert")).all()
+    assert len(bodies) == 3 and any(overdue.case_code in b and "Quá hạn" in b for b in bodies)
 
     again = flag_deadlines(db_session, app.state.registry, CAL, effects, "http://testserver")
     db_session.commit()

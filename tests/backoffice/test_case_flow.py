@@ -355,3 +355,37 @@ def test_history_rows_are_immutable(
     with pytest.raises(DBAPIError):
         db_session.execute(update(CaseEvent).where(CaseEvent.application_id == app_id).values(comment="sửa"))
     db_session.rollback()
+
+
+def test_applicant_mails_are_rendered_by_the_outbox_with_the_dates(
+    client: TestClient, as_role: Callable[[str], TestClient], effects: RecordingEffects, db_session: Session
+) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    notifications = pytest.importorskip("portal.notifications")
+    from workflows.calendar import load_calendar
+
+    app_id, code = submit_transfer(client)
+    assert act(as_role("tiep_nhan"), app_id, "accept").status_code == 303
+    due = state_of(db_session, app_id).effective_due_date
+    assert due is not None
+    new_date = load_calendar().add_working_days(due, 2)
+    assert (
+        act(
+            as_role("chuyen_vien"), app_id, "apologise", comment="Chờ xác minh", new_date=new_date.isoformat()
+        ).status_code
+        == 303
+    )
+    outbox = notifications.OutboxEmail
+    rows = db_session.scalars(select(outbox).where(outbox.case_id == app_id).order_by(outbox.id)).all()
+    mails = [(m.template, m.to_address, m.body_text) for m in rows]
+    db_session.rollback()
+    assert [(t, to) for t, to, _ in mails] == [
+        ("case_received", "mai@example.vn"),
+        ("apology", "mai@example.vn"),
+    ]
+    assert f"{due:%d/%m/%Y}" in mails[0][2] and code in mails[0][2]
+    assert f"{new_date:%d/%m/%Y}" in mails[1][2] and "Chờ xác minh" in mails[1][2]
+    assert re.search(rf"Ngày hẹn trước đây: [^\n]*{due:%d/%m/%Y}", mails[1][2])
+    assert re.search(rf"Ngày hẹn trả kết quả mới: [^\n]*{new_date:%d/%m/%Y}", mails[1][2])
