@@ -217,6 +217,7 @@ def _case_context(
         "ROLE_LABELS": ROLE_LABELS,
         "supplement_items": (requested[-1].details or {}).get("items", []) if requested else [],
         "state_label": lambda key: _state_label(definition, key),
+        "signed_result": _signed_result(cases.session, app.id),
     }
 
 
@@ -317,6 +318,34 @@ def attachment(
         content,
         media_type=found.content_type,
         headers={"Content-Disposition": f'inline; filename="{found.id}"', "Cache-Control": "no-store"},
+    )
+
+
+def _signed_result(session: Any, application_id: str) -> Any | None:
+    """The current signed result (portal.signing), or None when there is none or signing is not installed."""
+    try:
+        from portal.signing import service as signing
+    except ModuleNotFoundError:
+        return None
+    return signing.current_result(session, application_id)
+
+
+@router.get("/ho-so/{application_id}/ket-qua.pdf")
+def signed_result(request: Request, application_id: str, staff: CaseWorker, cases: Cases) -> Response:
+    app = cases.case_for_staff(staff, application_id)
+    document = _signed_result(cases.session, app.id)
+    if document is None:
+        raise NotFound("Hồ sơ này chưa có văn bản kết quả đã ký số.")
+    from portal.signing import service as signing
+
+    cases.log_view(staff, app, "văn bản kết quả", client_ip(request))
+    return Response(
+        signing.read_result(cases.session, document),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="ket-qua-{app.case_code}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

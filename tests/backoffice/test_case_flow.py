@@ -110,6 +110,12 @@ def test_signed_result_is_stored_when_signing_is_installed(
     assert record is not None
     with client.app.state.db.sessions() as session:
         assert signing.service.current_result(session, app_id) is not None
+    head = as_role("lanh_dao")
+    assert f"/can-bo/ho-so/{app_id}/ket-qua.pdf" in head.get(f"/can-bo/ho-so/{app_id}").text
+    signed = head.get(f"/can-bo/ho-so/{app_id}/ket-qua.pdf")
+    assert (
+        signed.status_code == 200 and signed.content.startswith(b"%PDF") and b"/ByteRange" in signed.content
+    )
 
 
 def test_supplement_requested_once_citizen_uploads_and_resubmits(
