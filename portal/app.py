@@ -141,8 +141,12 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
     from portal.web.render import render
 
     try:
-        return render(request, "errors/error.html", {"status": status, "title": title, "message": message},
-                      status=status)
+        return render(
+            request,
+            "errors/error.html",
+            {"status": status, "title": title, "message": message},
+            status=status,
+        )
     except Exception:  # the error page must never fail in turn
         log.exception("error page failed")
         return Response(f"{status} — {message}", status_code=status, media_type="text/plain; charset=utf-8")
@@ -156,28 +160,44 @@ def _install_error_handlers(app: FastAPI) -> None:
             if exc.fields:
                 body["fields"] = exc.fields
             return JSONResponse({"error": body}, status_code=exc.status)
-        titles = {404: "Không tìm thấy trang", 403: "Không được phép", 429: "Quá nhiều yêu cầu",
-                  409: "Xung đột dữ liệu", 401: "Cần đăng nhập"}
-        return _error_page(request, exc.status, i18n.gettext(titles.get(exc.status, "Có lỗi xảy ra")),
-                           exc.message)
+        titles = {
+            404: i18n.gettext("Không tìm thấy trang"),
+            403: i18n.gettext("Không được phép"),
+            429: i18n.gettext("Quá nhiều yêu cầu"),
+            409: i18n.gettext("Xung đột dữ liệu"),
+            401: i18n.gettext("Cần đăng nhập"),
+        }
+        title = titles.get(exc.status) or i18n.gettext("Có lỗi xảy ra")
+        return _error_page(request, exc.status, title, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return await portal_error(request, NotFound())
         if _wants_json(request):
-            return JSONResponse({"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
-                                status_code=exc.status_code)
-        return _error_page(request, exc.status_code, "Có lỗi xảy ra", str(exc.detail))
+            return JSONResponse(
+                {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
+                status_code=exc.status_code,
+            )
+        return _error_page(request, exc.status_code, i18n.gettext("Có lỗi xảy ra"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         fields = {".".join(str(p) for p in e["loc"][1:]) or "body": _vi_validation(e) for e in exc.errors()}
         if _wants_json(request):
-            return JSONResponse({"error": {"code": "validation_error",
-                                           "message": "Dữ liệu gửi lên không hợp lệ.", "fields": fields}},
-                                status_code=422)
-        return _error_page(request, 400, "Yêu cầu không hợp lệ", "Dữ liệu gửi lên không hợp lệ.")
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "validation_error",
+                        "message": "Dữ liệu gửi lên không hợp lệ.",
+                        "fields": fields,
+                    }
+                },
+                status_code=422,
+            )
+        return _error_page(
+            request, 400, i18n.gettext("Yêu cầu không hợp lệ"), i18n.gettext("Dữ liệu gửi lên không hợp lệ.")
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -185,9 +205,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.error("database error: %s", exc)
         message = "Hệ thống đang tạm gián đoạn kết nối cơ sở dữ liệu; vui lòng thử lại sau ít phút."
         if _wants_json(request):
-            return JSONResponse({"error": {"code": "service_unavailable", "message": message}}, status_code=503,
-                                headers={"Retry-After": "60"})
-        response = _error_page(request, 503, "Hệ thống tạm gián đoạn", message)
+            return JSONResponse(
+                {"error": {"code": "service_unavailable", "message": message}},
+                status_code=503,
+                headers={"Retry-After": "60"},
+            )
+        response = _error_page(request, 503, i18n.gettext("Hệ thống tạm gián đoạn"), message)
         response.headers["Retry-After"] = "60"
         return response
 
@@ -197,7 +220,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "Đã có lỗi ngoài ý muốn; dữ liệu bạn đã lưu vẫn được giữ. Vui lòng thử lại."
         if _wants_json(request):
             return JSONResponse({"error": {"code": "internal_error", "message": message}}, status_code=500)
-        return _error_page(request, 500, "Có lỗi xảy ra", message)
+        return _error_page(request, 500, i18n.gettext("Có lỗi xảy ra"), message)
 
 
 def _vi_validation(error: dict[str, Any]) -> str:

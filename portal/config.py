@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     tracking_window_seconds: int = 600
 
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = "dev-rasa-token"
+    rasa_token: str = "dev-rasa-token"  # noqa: S105 - development default; set PORTAL_RASA_TOKEN in production
     rasa_timeout_seconds: float = 8.0
 
     db_pool_size: int = 10

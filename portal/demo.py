@@ -51,13 +51,37 @@ def tiny_pdf(title: str) -> bytes:
 
 
 DEMO_CASES = [
-    ("2.002481", {"full_name": "Trần Thị Mai", "cccd": "079185012345", "phone": "0987654321",
-                  "email": "mai.tran@example.vn", "address": "12 Lê Văn Khương, phường Thới An"},
-     {"student_name": "Nguyễn Minh Khôi", "student_birth_date": "2012-03-14", "grade": "7",
-      "school_from": "THCS Nguyễn Huệ", "school_to": "THCS Phan Bội Châu", "reason": "Gia đình chuyển nơi ở"},
-     "H29.41.04"),
-    ("2.001914", {"full_name": "Lê Văn Hùng", "cccd": "079090001234", "phone": "0909123456",
-                  "email": "", "address": "45 Tô Ký, phường Trung Mỹ Tây"}, None, "H29.41.02"),
+    (
+        "2.002481",
+        {
+            "full_name": "Trần Thị Mai",
+            "cccd": "079185012345",
+            "phone": "0987654321",
+            "email": "mai.tran@example.vn",
+            "address": "12 Lê Văn Khương, phường Thới An",
+        },
+        {
+            "student_name": "Nguyễn Minh Khôi",
+            "student_birth_date": "2012-03-14",
+            "grade": "7",
+            "school_from": "THCS Nguyễn Huệ",
+            "school_to": "THCS Phan Bội Châu",
+            "reason": "Gia đình chuyển nơi ở",
+        },
+        "H29.41.04",
+    ),
+    (
+        "2.001914",
+        {
+            "full_name": "Lê Văn Hùng",
+            "cccd": "079090001234",
+            "phone": "0909123456",
+            "email": "",
+            "address": "45 Tô Ký, phường Trung Mỹ Tây",
+        },
+        None,
+        "H29.41.02",
+    ),
 ]
 
 
@@ -72,12 +96,19 @@ def seed_demo() -> str:
     with db.sessions() as session:
         citizen = session.scalars(select(Citizen).where(Citizen.phone == DEMO_PHONE)).first()
         if citizen is None:
-            citizen = Citizen(full_name="Nguyễn Văn An", phone=DEMO_PHONE, email="an.nguyen@example.vn",
-                              cccd="079088001122", password_hash=PasswordHasher().hash(DEMO_PASSWORD))
+            citizen = Citizen(
+                full_name="Nguyễn Văn An",
+                phone=DEMO_PHONE,
+                email="an.nguyen@example.vn",
+                cccd="079088001122",
+                password_hash=PasswordHasher().hash(DEMO_PASSWORD),
+            )
             session.add(citizen)
             session.flush()
             created.append(f"citizen {DEMO_PHONE} / {DEMO_PASSWORD}")
-        service = ApplicationService(ApplicationRepository(session), catalogue, calendar, files, settings.secret_key)
+        service = ApplicationService(
+            ApplicationRepository(session), catalogue, calendar, files, settings.secret_key
+        )
         if not service.repo.for_citizen(citizen.id):
             for code, applicant, fields, agency in DEMO_CASES:
                 definition = registry.current(code, vn_now().date())
@@ -85,7 +116,9 @@ def seed_demo() -> str:
                     continue
                 app, _ = service.create_draft(definition, citizen_id=citizen.id)
                 values = fields or {f.key: _demo_value(f) for f in definition.fields}
-                service.save_draft(app, applicant, {k: str(v) for k, v in values.items()}, agency, complete=True)
+                service.save_draft(
+                    app, applicant, {k: str(v) for k, v in values.items()}, agency, complete=True
+                )
                 for doc in definition.documents:
                     if doc.required:
                         service.attach(app, Upload(doc.key, f"{doc.key}.pdf", tiny_pdf(doc.key)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from portal.applications.service import ApplicationService, Upload
@@ -19,6 +19,7 @@ from portal.deps import Applications, SettingsDep, client_ip
 from portal.errors import Conflict, NotFound, RateLimited
 from portal.models import Application
 from portal.ratelimit import RateLimiter
+from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, redirect, render
 from workflows import engine
@@ -27,7 +28,7 @@ from workflows.engine import ActionInputs, WorkflowError
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
 
-router = APIRouter(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 GRANTS = "case_access"  # session key: ids of cases opened with code + phone
 

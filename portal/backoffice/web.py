@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -21,11 +21,12 @@ from portal.backoffice.staff import StaffService, role_label
 from portal.deps import DbSession, client_ip
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application, CaseEvent
+from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect, render
 from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
-router = APIRouter(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = Router(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from portal.backoffice.auth import require_role
@@ -15,6 +15,7 @@ from portal.errors import NotFound
 from portal.notifications import devmail
 from portal.notifications.delivery import retry_now
 from portal.notifications.repository import OutboxRepository
+from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, redirect, render
 
@@ -24,7 +25,7 @@ ADMIN_PATH = "/can-bo/quan-tri/thu-dien-tu"
 # The back office owns staff sign-in; only its administrators see the outbox.
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]
 
-admin_router = APIRouter(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+admin_router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 
 @admin_router.get(ADMIN_PATH)
@@ -48,7 +49,7 @@ def outbox_retry(request: Request, email_id: int, session: DbSession, staff: Adm
     return redirect(request, ADMIN_PATH)
 
 
-dev_router = APIRouter(include_in_schema=False)
+dev_router = Router(include_in_schema=False)
 
 
 @dev_router.get("/dev/mail")

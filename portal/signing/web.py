@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from portal.deps import Applications, DbSession
 from portal.errors import NotFound
+from portal.routing import Router
 from portal.signing import service
 from portal.web import security
 from portal.web.citizen import _load_draft
 from portal.web.render import render
 from workflows.validators import mask_name
 
-router = APIRouter(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
+router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
 
 @router.get("/verify/{document_id}")
