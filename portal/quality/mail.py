@@ -25,7 +25,8 @@ def known_template(name: str) -> bool:
         render = importlib.import_module("portal.notifications.render")
     except ModuleNotFoundError:
         return False
-    return name in getattr(render, "TEMPLATES", ())
+    available = getattr(render, "available_templates", None)  # templates/emails/<name>.html + .txt
+    return name in (available() if callable(available) else getattr(render, "TEMPLATES", ()))
 
 
 def send(

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from portal.models import CaseEvent
 from portal.quality.models import CaseFacts, Rating
 from portal.quality.tokens import rating_path
 from tests.builders import csrf, submit_transfer
-from tests.quality.conftest import RecordingMailer, Scenario
+from tests.quality.conftest import RecordingMailer, Scenario, build_scenario
 
 ANSWERS = {
     "overall": "hai_long",
@@ -205,3 +206,19 @@ def test_staff_see_ratings_of_their_own_agency_only(
     other = as_role("other_desk").get("/can-bo/danh-gia")
     assert other.status_code == 200 and scenario.codes["A"] not in other.text
     assert as_role("ke_toan").get("/can-bo/danh-gia").status_code == 403
+
+
+def test_the_invitation_goes_through_the_e_mail_outbox(app: FastAPI) -> None:
+    notifications = pytest.importorskip("portal.notifications.models")
+    build_scenario(app)  # with the app's own mailer: portal.notifications.enqueue_email
+    with app.state.db.sessions() as session:
+        rows = session.scalars(select(notifications.OutboxEmail)).all()
+        invites = [r for r in rows if r.template == "rating_invite"]
+    assert sorted(r.to_address for r in invites) == [
+        "dat@example.vn",
+        "hung@example.vn",
+        "mai@example.vn",
+        "trang@example.vn",
+    ]  # C and J gave no address
+    mail = next(r for r in invites if r.to_address == "mai@example.vn")
+    assert "Mời đánh giá mức độ hài lòng" in mail.subject and "/danh-gia/" in mail.body_text
