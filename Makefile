@@ -97,7 +97,15 @@ test-pg: $(STAMP) sysdeps i18n
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then echo "PostgreSQL at $(PG_TEST_URL) is required but unreachable"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL suite not run (set PG_TEST_URL)"; fi
 
-test: check-definitions lint typecheck test-sqlite test-pg chatbot-test $(TEST_DEPS)
+# The real assistant end to end: the portal's relay → Rasa → action server → a portal served by the
+# test on E2E_PORT. The action server authenticates with the test suite's service token.
+E2E_PORT ?= 8765
+chatbot-e2e: $(STAMP) i18n chatbot-venv
+	PORTAL_API_URL=http://127.0.0.1:$(E2E_PORT) PORTAL_SERVICE_TOKEN=test-service-token bash chatbot/scripts/run.sh
+	CHATBOT_E2E=1 CHATBOT_E2E_PORTAL_URL=http://127.0.0.1:$(E2E_PORT) $(VENV)/bin/pytest -q -p no:cacheprovider \
+	  -m chatbot tests/assistant; rc=$$?; bash chatbot/scripts/stop.sh; exit $$rc
+
+test: check-definitions lint typecheck test-sqlite test-pg chatbot-test chatbot-e2e $(TEST_DEPS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
