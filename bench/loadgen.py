@@ -128,6 +128,8 @@ class Client:
         # rows are per client here too instead of one hot row for everybody.
         self.forwarded_for = f"10.77.{index // 250}.{index % 250 + 1}"
         self.host_header = f"{host}:{port}"
+        self.window = (float("inf"), float("inf"))  # set by the driver once the run starts
+        self.answered_in_window = 0  # responses received inside the window (0: the client stalled)
 
     async def _connect(self) -> Connection:
         _, conn = await self.loop.create_connection(Connection, self.host, self.port)
@@ -177,6 +179,8 @@ class Client:
             if conn.transport is not None:
                 conn.transport.close()
             self.conn = None
+        if self.window[0] <= time.perf_counter() <= self.window[1]:
+            self.answered_in_window += 1
         return response
 
     def close(self) -> None:
@@ -423,6 +427,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     run.t_window = t0 + args.warmup
     run.t_end = run.t_window + args.duration
+    for c in clients:
+        c.window = (run.t_window, run.t_end)
     loop.call_later(args.warmup, mark, "start")
     loop.call_later(args.warmup + args.duration, mark, "end")
     await asyncio.gather(*bodies)
@@ -444,6 +450,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "total_errors": run.total_errors,
         "any_error_samples": run.any_error_samples,
         "accepted_ids": run.accepted,
+        "stalled_clients": sum(1 for c in clients if c.answered_in_window == 0),
     }
 
 

@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--gil",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="only sample threads holding the GIL (Python CPU, not waits); --no-gil to include waits",
+    )
     parser.add_argument("--filter", default="", help="inclusive list: only frames whose text contains this")
     args = parser.parse_args(argv)
     if not Path(args.py_spy).exists():
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--pid",
                 str(server.proc.pid),
                 "--subprocesses",
+                *(["--gil"] if args.gil else []),
                 "--rate",
                 str(args.rate),
                 "--duration",
