@@ -42,6 +42,39 @@ IDLE = (
 PATHS = {"catalogue": "/thu-tuc", "procedure": "/thu-tuc/chuyen-truong-thcs"}
 
 
+# Where a sample's time goes: the first marker found walking from the leaf towards the root decides.
+AREAS = [
+    ("_before_commit (portal/quality", "quality facts refresh (before_commit)"),
+    ("run_asgi", "middleware + FastAPI plumbing"),
+    ("Template.render", "Jinja rendering"),
+    ("render_block", "Jinja rendering"),
+    ("portal/quality/", "quality (rating link in the page)"),
+    ("sqlalchemy/", "SQLAlchemy + psycopg"),
+    ("psycopg/", "SQLAlchemy + psycopg"),
+    ("python_multipart", "multipart parsing"),
+    ("FileStore.save", "attachment files"),
+    ("run_in_threadpool", "thread-pool dispatch"),
+    ("run_sync_in_worker_thread", "thread-pool dispatch"),
+    ("Condition.notify", "thread-pool dispatch"),
+    ("to_thread.py", "thread-pool dispatch"),
+    ("itsdangerous", "session cookie"),
+    ("_match (fastapi/routing", "route matching"),
+    ("matches (fastapi/routing", "route matching"),
+    ("solve_dependencies", "dependency solving"),
+    ("httptools_impl", "HTTP protocol (uvicorn)"),
+]
+
+
+def _area(frames: list[str]) -> str:
+    if any(f.startswith("_before_commit (portal/quality") for f in frames):
+        return AREAS[0][1]
+    for frame in reversed(frames):
+        for marker, area in AREAS[1:]:
+            if marker in frame:
+                return area
+    return "other"
+
+
 def _function(frame: str) -> str:
     """'f (path.py:12)' -> 'f (path.py)': inclusive counts per function, not per line."""
     head, sep, tail = frame.rpartition(":")
@@ -51,6 +84,7 @@ def _function(frame: str) -> str:
 def summarise(raw: Path, top: int, prefix: str = "") -> list[str]:
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
+    areas: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -61,10 +95,12 @@ def summarise(raw: Path, top: int, prefix: str = "") -> list[str]:
         if not frames or frames[-1].startswith(IDLE):
             continue
         total += n
+        areas[_area(frames)] += n
         own[frames[-1]] += n
         for frame in {_function(f) for f in frames}:
             inclusive[frame] += n
-    out = [f"{total} samples"]
+    out = [f"{total} samples", "-- by area"]
+    out += [f"{100 * n / max(total, 1):5.1f}%  {area}" for area, n in areas.most_common()]
     out.append(f"-- top {top} by self samples")
     out += [f"{100 * n / max(total, 1):5.1f}%  {frame}" for frame, n in own.most_common(top)]
     out.append(f"-- top {top} by inclusive samples (frames containing {prefix!r})")
