@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(
         environment="production", database_url=db_url, secret_key=secret, upload_dir=upload_dir
     )
+    lock = run.exclusive()  # noqa: F841 (held until the process exits)
     seed.reset_database(f"postgresql://postgres@{run.PG_HOST}/postgres", db)
     codes = seed.seed(settings, 20)
     port = run._free_port()
