@@ -7,6 +7,7 @@ TRUNCATE (which does not fire the history table's immutability trigger).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -134,21 +135,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[str]:
-    """The portal served by uvicorn on a real socket (browser and concurrency tests)."""
+@contextlib.contextmanager
+def serve(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
+    """The portal served by uvicorn on a free loopback port; stopped and its pool closed afterwards."""
     import uvicorn
 
     port = _free_port()
-    live_settings = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"})
-    live_app = create_app(live_settings)
-    OTHER_APPS.append(live_app)
-    server = uvicorn.Server(uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning"))
+    served = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}))
+    OTHER_APPS.append(served)
+    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 20
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}", served
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        served.state.db.dispose()
+        OTHER_APPS.remove(served)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """One portal on a real socket for the whole run (browser and concurrency tests)."""
+    with serve(settings) as (url, _):
+        yield url
+
+
+@pytest.fixture
+def live_portal(app: FastAPI, settings: Settings) -> Iterator[str]:
+    """A portal on a real socket for one test, stopped afterwards with its connections closed."""
+    with serve(settings) as (url, _):
+        yield url

@@ -59,34 +59,3 @@ def as_role(app: FastAPI, staff: dict[str, Any]) -> Iterator[Callable[[str], Tes
     yield get
     for c in clients.values():
         c.__exit__(None, None, None)
-
-
-@pytest.fixture
-def live_portal(app: FastAPI, settings: Any) -> Iterator[str]:
-    """Like the shared ``live_server``, but stopped after the test with its connections closed.
-
-    On SQLite the harness resets the database by copying a file over it; a server left running
-    with open connections would hold the file's locks for the rest of the session.
-    """
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from portal.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    served = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}))
-    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    served.state.db.dispose()

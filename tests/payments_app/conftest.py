@@ -36,31 +36,3 @@ def pdf_text(content: bytes) -> str:
     return subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
     ).stdout.decode()
-
-
-@pytest.fixture
-def live_portal(app: FastAPI, settings: Any) -> Iterator[str]:
-    """The portal (with its VNPay sandbox) on a real socket, stopped after the test with its
-    connections closed: on SQLite the harness resets the database by copying a file over it."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from portal.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    served = create_app(settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}"}))
-    server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    served.state.db.dispose()
