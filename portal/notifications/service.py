@@ -7,6 +7,7 @@ sent; after commit the worker (``portal worker``) delivers it.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,8 +30,11 @@ def enqueue_email(
     lang: str = "vi",
     case_id: str | None = None,
     dedupe_key: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Queue ``templates/emails/<template>`` for ``to``; a repeated ``dedupe_key`` is a no-op.
+
+    ``now`` stamps the row (created, first due); the caller's clock, else the real time.
 
     An empty address (the applicant gave none) queues nothing. An unknown template raises
     ``ValueError``: that is a programming error and must fail the change that asked for it.
@@ -43,7 +47,7 @@ def enqueue_email(
     if not address or "@" not in address:
         log.info("e-mail %s for case %s not queued: no recipient address", template, case_id)
         return
-    now = utcnow()
+    now = now or utcnow()
     OutboxRepository(session).insert(
         {
             "created_at": now,

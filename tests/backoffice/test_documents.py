@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -11,16 +10,15 @@ from sqlalchemy.orm import Session
 
 from tests.backoffice.staff_builders import act, state_of
 from tests.builders import submit_transfer
+from tests.pdftext import PdfText
+from tests.pdftext import pdf_text as read_pdf
 
 
-def pdf_text(client: TestClient, url: str) -> str:
+def pdf_text(client: TestClient, url: str) -> PdfText:
     response = client.get(url)
     assert response.status_code == 200, response.text[:2000]
     assert response.headers["content-type"] == "application/pdf"
-    out = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
-    )
-    return " ".join(out.stdout.decode().split())
+    return read_pdf(response.content)
 
 
 def test_supplement_request_lists_every_item(

@@ -39,8 +39,15 @@ def worker_for(app: FastAPI, sink: MailSink, **options: Any) -> OutboxWorker:
 
 
 def queue(
-    app: FastAPI, count: int = 1, *, template: str = "case_received", prefix: str = "m", **kwargs: Any
+    app: FastAPI,
+    count: int = 1,
+    *,
+    template: str = "case_received",
+    prefix: str = "m",
+    clock: Clock | None = None,
+    **kwargs: Any,
 ) -> None:
+    """Queue ``count`` e-mails, stamped by ``clock`` when the test drives time (else the real time)."""
     with app.state.db.sessions() as session:
         for i in range(count):
             enqueue_email(
@@ -49,6 +56,7 @@ def queue(
                 template=template,
                 context=CONTEXT,
                 case_id=f"case-{i}",
+                now=clock() if clock else None,
                 **kwargs,
             )
         session.commit()

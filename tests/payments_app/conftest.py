@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.backoffice.staff_builders import PASSWORD, create_staff, login
 from tests.payments_app.builders import school_world
+from tests.pdftext import PdfText
+from tests.pdftext import pdf_text as read_pdf
 
 
 @pytest.fixture
@@ -31,8 +32,5 @@ def accountant(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
-def pdf_text(content: bytes) -> str:
-    assert content.startswith(b"%PDF"), content[:50]
-    return subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
-    ).stdout.decode()
+def pdf_text(content: bytes) -> PdfText:
+    return read_pdf(content)

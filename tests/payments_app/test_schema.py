@@ -37,7 +37,10 @@ def test_ledger_and_history_are_append_only(app: FastAPI, table: str) -> None:
 
 
 def test_amounts_are_integers_and_positive(app: FastAPI) -> None:
-    with pytest.raises(DBAPIError), app.state.db.engine.begin() as conn:
+    with (
+        pytest.raises(DBAPIError, match="ck_payment_attempts_amount_positive"),
+        app.state.db.engine.begin() as conn,
+    ):
         conn.execute(
             text(
                 "INSERT INTO payment_attempts (txn_ref, provider, purpose, amount, state, order_info, "

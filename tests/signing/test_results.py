@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from portal.signing import ResultDocument, issue_result
 from portal.signing.pki import signing_material
 from portal.signing.service import result_store
 from tests.builders import APPLICANT, TRANSFER_FIELDS, submit_transfer
+from tests.pdftext import pdf_text
 
 SIGNER = "Nguyễn Văn Bình"
 
@@ -118,10 +118,7 @@ def test_pdf_text_is_vietnamese(
     app: FastAPI, issued: tuple[str, str, ResultDocument], tmp_path: Path
 ) -> None:
     _, case_code, document = issued
-    text = subprocess.run(
-        ["pdftotext", str(stored_pdf(app, document)), "-"], capture_output=True, check=True, text=True
-    ).stdout
-    text = " ".join(text.split())
+    text = pdf_text(stored_pdf(app, document).read_bytes())
     for expected in (
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập – Tự do – Hạnh phúc",
