@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     hotline: str = "1022"
     service_token: str = ""  # bearer token for the assistant's actions
 
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per account and address
+    login_max_failures_per_ip: int = 20  # per address, across accounts
+    login_max_failures_per_account: int = 50  # per account, across addresses
     login_window_seconds: int = 900
     tracking_max_lookups: int = 30
     tracking_window_seconds: int = 600

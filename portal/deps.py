@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import re
 import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -16,7 +18,8 @@ from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService
 from portal.catalogue import Catalogue
 from portal.config import Settings
-from portal.routing import current_session
+from portal.ratelimit import client_key
+from portal.routing import commit, current_session, roll_back
 
 # Commits and rollbacks run on their own threads: if they shared the request threadpool, a
 # burst of requests waiting for a pooled connection could take every thread while the request
@@ -41,9 +44,9 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     token = current_session.set(session)
     try:
         yield session
-        await anyio.to_thread.run_sync(session.commit, limiter=_finishers())
+        await anyio.to_thread.run_sync(commit, session, limiter=_finishers())
     except BaseException:
-        await anyio.to_thread.run_sync(session.rollback, limiter=_finishers())
+        await anyio.to_thread.run_sync(roll_back, session, limiter=_finishers())
         raise
     finally:
         current_session.reset(token)
@@ -89,3 +92,25 @@ Accounts = Annotated[AccountService, Depends(get_account_service)]
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+END_USER_HEADER = "X-Portal-End-User"
+_END_USER = re.compile(r"[0-9a-f]{32}")
+
+
+def is_service(request: Request) -> bool:
+    """The request carries the assistant's service token."""
+    token = request.app.state.settings.service_token
+    auth = request.headers.get("Authorization", "")
+    return bool(token) and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token)
+
+
+def lookup_client(request: Request) -> str:
+    """Whom a code + phone lookup is counted against: the person's address — or, when the
+    assistant asks with the service token, the person it acts for (the opaque key the portal's
+    relay gave it, ``X-Portal-End-User``). Both spell the same key, so a person has one budget
+    whether they ask the page or the assistant. The assistant's calls that name nobody share one."""
+    if is_service(request):
+        forwarded = request.headers.get(END_USER_HEADER, "")
+        return forwarded if _END_USER.fullmatch(forwarded) else "assistant"
+    return client_key(request.app.state.settings.secret_key, client_ip(request))

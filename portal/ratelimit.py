@@ -1,48 +1,162 @@
-"""Fixed-window rate limiting stored in the database (shared by all workers)."""
+"""Fixed-window rate limiting stored in the database (shared by all workers).
+
+A hit must count even when the request that made it fails: a lookup that ends in a 404, a wrong
+password, a validation error or a database error is exactly what an attacker repeats. So a hit is
+written in the request's own transaction (the handler sees the new count at once) *and* remembered
+on the session; when the unit of work rolls back, ``persist_after_rollback`` writes the remembered
+hits again in a fresh transaction (see ``portal/deps.py`` and ``portal/routing.py``). A successful
+commit forgets them.
+
+Keys are stored as their scope (the text before the first ``:``) plus a SHA-256 digest of the rest:
+no input, however long or strange, can overflow the column (a failed INSERT would roll back the hit
+with everything else), and no phone number or e-mail address sits in the table in clear.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from portal.errors import RateLimited
 from portal.models import RateLimitHit
+
+log = logging.getLogger("portal.ratelimit")
+
+_PENDING = "portal.ratelimit.pending"  # session.info key: hits to write again after a rollback
+_SCOPE_MAX = 40
+
+
+def storage_key(key: str) -> str:
+    """``"login:acct:0912345678"`` → ``"login:<sha256 of the rest>"`` (bounded, not readable)."""
+    scope, _, rest = key.partition(":")
+    scope = "".join(ch for ch in scope if ch.isascii() and (ch.isalnum() or ch in "-_"))[:_SCOPE_MAX]
+    digest = hashlib.sha256(rest.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{scope or 'key'}:{digest}"
+
+
+def client_key(secret: str, client: str) -> str:
+    """An opaque, stable identifier of one end user (their address), for keys shared with callers
+    that act for them — the assistant passes it back so its lookups count against the same budget."""
+    return hmac.new(secret.encode(), f"client:{client}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class RateLimiter:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, clock: Callable[[], float] = time.time) -> None:
         self.session = session
+        self.clock = clock
 
     def _window(self, seconds: int, now: float | None = None) -> int:
-        return int((now if now is not None else time.time()) // seconds)
+        return int((now if now is not None else self.clock()) // seconds)
 
     def hit(self, key: str, *, window_seconds: int, now: float | None = None) -> int:
-        """Count one hit and return the count in the current window."""
-        window = self._window(window_seconds, now)
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = (
-            insert(RateLimitHit)
-            .values(key=key, window_start=window, count=1)
-            .on_conflict_do_update(
-                index_elements=[RateLimitHit.key, RateLimitHit.window_start],
-                set_={"count": RateLimitHit.count + 1},
-            )
-            .returning(RateLimitHit.count)
-        )
-        return int(self.session.execute(stmt).scalar_one())
+        """Count one hit and return the count in the current window; it stays counted even if the
+        request then fails."""
+        stored, window = storage_key(key), self._window(window_seconds, now)
+        count = _add(self.session, stored, window)
+        self.session.info.setdefault(_PENDING, []).append((stored, window))
+        return count
+
+    def forgive(self, key: str, *, window_seconds: int, now: float | None = None) -> None:
+        """Take back one hit of this window (an attempt counted up front turned out fine). Only
+        committed with the request: if the request fails after all, the hit stays."""
+        stored, window = storage_key(key), self._window(window_seconds, now)
+        row = self.session.get(RateLimitHit, (stored, window))
+        if row is not None and row.count > 0:
+            row.count -= 1
+        pending: list[tuple[str, int]] = self.session.info.get(_PENDING, [])
+        if (stored, window) in pending:
+            pending.remove((stored, window))
 
     def count(self, key: str, *, window_seconds: int, now: float | None = None) -> int:
         window = self._window(window_seconds, now)
         value = self.session.scalar(
-            select(RateLimitHit.count).where(RateLimitHit.key == key, RateLimitHit.window_start == window)
+            select(RateLimitHit.count).where(
+                RateLimitHit.key == storage_key(key), RateLimitHit.window_start == window
+            )
         )
         return int(value or 0)
 
     def reset(self, key: str) -> None:
-        self.session.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
+        self.session.execute(delete(RateLimitHit).where(RateLimitHit.key == storage_key(key)))
 
     def prune(self, older_than_window: int) -> None:
         self.session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < older_than_window))
+
+
+def _add(session: Session, stored: str, window: int) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(RateLimitHit)
+        .values(key=stored, window_start=window, count=1)
+        .on_conflict_do_update(
+            index_elements=[RateLimitHit.key, RateLimitHit.window_start],
+            set_={"count": RateLimitHit.count + 1},
+        )
+        .returning(RateLimitHit.count)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def forget_pending(session: Session) -> None:
+    """The request committed: its hits are stored."""
+    session.info.pop(_PENDING, None)
+
+
+def persist_after_rollback(session: Session) -> None:
+    """The request rolled back: write its hits again, in a transaction of their own."""
+    pending: list[tuple[str, int]] = session.info.pop(_PENDING, None) or []
+    if not pending:
+        return
+    try:
+        for stored, window in pending:
+            _add(session, stored, window)
+        session.commit()
+    except Exception:  # the database itself is failing: nothing more can be kept
+        log.warning("rate-limit hits of a failed request could not be stored (%d)", len(pending))
+        session.rollback()
+
+
+class LoginGuard:
+    """The limits on one sign-in attempt, counted before the password is checked.
+
+    ``login_max_failures`` failures for one account from one address lock that pair for the
+    window; an address failing across accounts stops at ``login_max_failures_per_ip``; an account
+    tried from many addresses stops at ``login_max_failures_per_account`` for everyone. So nobody
+    locks a person out with a handful of wrong passwords (a targeted lock-out costs the attacker
+    that many failures from several addresses, and lasts one window), while guessing stays bounded
+    per account. Every attempt is a failure until ``succeeded()`` forgives it.
+    """
+
+    def __init__(self, limiter: RateLimiter, settings: Any, scope: str, account: str, client_ip: str) -> None:
+        self.limiter = limiter
+        self.window = int(settings.login_window_seconds)
+        self.now = limiter.clock()
+        self.limits: list[tuple[str, int]] = [(f"{scope}:ip:{client_ip}", settings.login_max_failures_per_ip)]
+        if account:
+            self.limits += [
+                (f"{scope}:account-ip:{account}|{client_ip}", settings.login_max_failures),
+                (f"{scope}:account:{account}", settings.login_max_failures_per_account),
+            ]
+
+    def check(self) -> None:
+        for key, limit in self.limits:
+            if self.limiter.count(key, window_seconds=self.window, now=self.now) >= limit:
+                minutes = max(1, -(-self.window // 60))
+                raise RateLimited(f"Bạn đã đăng nhập sai quá nhiều lần; vui lòng thử lại sau {minutes} phút.")
+
+    def count_attempt(self) -> None:
+        for key, _ in self.limits:
+            self.limiter.hit(key, window_seconds=self.window, now=self.now)
+
+    def succeeded(self) -> None:
+        for key, _ in self.limits:
+            self.limiter.forgive(key, window_seconds=self.window, now=self.now)

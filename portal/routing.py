@@ -20,13 +20,32 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from portal import ratelimit
+
 current_session: ContextVar[Session | None] = ContextVar("current_session", default=None)
+
+
+def commit(session: Session) -> None:
+    """End the unit of work. A handler may have caught a failed flush (e.g. the optimistic lock of
+    a double-clicked submit) and answered on purpose: then nothing of it can be committed, so it is
+    rolled back instead of raising ``PendingRollbackError`` as a 500."""
+    if session.in_transaction() and not session.is_active:
+        roll_back(session)
+        return
+    session.commit()
+    ratelimit.forget_pending(session)
+
+
+def roll_back(session: Session) -> None:
+    """Undo the unit of work, keeping its rate-limit hits (a failed attempt must still count)."""
+    session.rollback()
+    ratelimit.persist_after_rollback(session)
 
 
 def _commit() -> None:
     session = current_session.get()
     if session is not None:
-        session.commit()
+        commit(session)
 
 
 def commit_after(endpoint: Callable[..., Any]) -> Callable[..., Any]:

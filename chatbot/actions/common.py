@@ -16,13 +16,16 @@ from actions.portal import PortalClient, base_url
 _transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
 
 
-def portal_client() -> PortalClient:
+def portal_client(tracker: Tracker | None = None) -> PortalClient:
+    """A client acting for the person in this conversation: the relay's opaque ``end_user`` goes
+    along, so the portal counts this person's lookups against their own limits."""
     transport = _transport_factory() if _transport_factory else None
-    return PortalClient(transport=transport)
+    end_user = metadata(tracker).get("end_user") if tracker is not None else None
+    return PortalClient(transport=transport, end_user=str(end_user) if end_user else None)
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:
-    """Metadata the portal's relay adds: user_id, lang, portal_base_url."""
+    """Metadata the portal's relay adds: user_id, lang, portal_base_url, end_user."""
     return (tracker.latest_message or {}).get("metadata") or {}
 
 

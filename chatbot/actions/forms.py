@@ -142,7 +142,7 @@ class ValidateApplicationForm(StrictFormValidation):
         if not text or text.startswith("/"):
             return self.invalid("procedure", "Bạn cho mình biết tên thủ tục nhé.", dispatcher, tracker)
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 found = await resolve_value(client, text, text)
         except PortalUnavailable:
             # Keep what the user typed; the portal checks it again on submission.

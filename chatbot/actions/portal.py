@@ -50,12 +50,15 @@ class PortalClient:
         base: str | None = None,
         token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        end_user: str | None = None,
     ) -> None:
         self.base = (base or base_url()).rstrip("/")
         token = token if token is not None else os.environ.get("PORTAL_SERVICE_TOKEN", "")
         headers = {"Accept": "application/json", "User-Agent": "eservices-chatbot/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        if end_user:
+            headers["X-Portal-End-User"] = end_user
         self._client = httpx.AsyncClient(
             base_url=self.base + "/api/v1", headers=headers, timeout=TIMEOUT, transport=transport
         )

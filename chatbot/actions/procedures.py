@@ -388,7 +388,7 @@ class ActionProcedureInfo(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         topic = TOPIC_BY_INTENT.get(intent) or tracker.get_slot("procedure_question") or "summary"
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 found = await resolve_procedure(client, tracker)
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
@@ -428,7 +428,7 @@ class ActionProcedureInfo(Action):
         # No procedure named at all: offer the catalogue (an empty search lists
         # the procedures in force) as buttons, if the portal answers.
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 catalogue = await client.search_procedures("", limit=10)
         except (PortalUnavailable, PortalRejected):
             catalogue = []

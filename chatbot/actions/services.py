@@ -34,7 +34,7 @@ class ActionCaseStatus(Action):
             return []
         code, phone = tracker.get_slot("case_code"), tracker.get_slot("phone")
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 case = await client.get_application(code, phone)
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
@@ -83,7 +83,7 @@ class ActionCreateApplication(Action):
             applicant["cccd"] = tracker.get_slot("cccd")
         payload = {"procedure_code": tracker.get_slot("procedure"), "applicant": applicant, "fields": {}}
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 created = await client.create_application(payload, idempotency_key=key)
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
@@ -124,7 +124,7 @@ class ActionSchoolFees(Action):
         if missing(tracker, "student_code", "phone"):
             return []
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 data = await client.get_invoices(tracker.get_slot("student_code"), tracker.get_slot("phone"))
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
@@ -171,7 +171,7 @@ class ActionContactInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 agencies = await client.list_agencies()
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
@@ -220,7 +220,7 @@ class ActionRequestCallback(Action):
             "conversation_id": tracker.sender_id,
         }
         try:
-            async with portal_client() as client:
+            async with portal_client(tracker) as client:
                 await client.request_callback(payload, idempotency_key=str(uuid.uuid4()))
         except PortalUnavailable:
             apologise_unavailable(dispatcher)

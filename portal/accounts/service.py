@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from portal.applications import forms
 from portal.config import Settings
 from portal.db import utcnow
-from portal.errors import RateLimited, ValidationFailed
+from portal.errors import ValidationFailed
 from portal.models import Citizen
-from portal.ratelimit import RateLimiter
+from portal.ratelimit import LoginGuard, RateLimiter
 from workflows import validators
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("không-dùng")
+MAX_LOGIN_LENGTH = 254  # the longest e-mail address
 
 
 class AccountService:
@@ -29,15 +30,13 @@ class AccountService:
         return self.session.get(Citizen, citizen_id)
 
     def _find(self, login: str) -> Citizen | None:
-        login = login.strip().lower()
-        try:
-            phone = validators.phone(login)
-        except validators.InvalidValue:
-            phone = None
-        cond = (
-            Citizen.email == login if phone is None else or_(Citizen.phone == phone, Citizen.email == login)
-        )
-        return self.session.scalars(select(Citizen).where(cond)).first()
+        phone, email = _identity(login)
+        if phone is None and email is None:
+            return None
+        conds = [Citizen.phone == phone] if phone else []
+        if email:
+            conds.append(Citizen.email == email)
+        return self.session.scalars(select(Citizen).where(or_(*conds))).first()
 
     def register(self, *, full_name: str, phone: str, email: str, password: str, password2: str) -> Citizen:
         errors: dict[str, str] = {}
@@ -75,12 +74,12 @@ class AccountService:
         return citizen
 
     def login(self, login: str, password: str, *, client_ip: str) -> Citizen:
-        keys = (f"login:ip:{client_ip}", f"login:id:{login.strip().lower()}")
-        window = self.settings.login_window_seconds
-        if any(
-            self.limiter.count(k, window_seconds=window) >= self.settings.login_max_failures for k in keys
-        ):
-            raise RateLimited("Bạn đã đăng nhập sai quá nhiều lần; vui lòng thử lại sau 15 phút.")
+        """Check a password; every attempt is counted before the check and forgiven only when it
+        succeeds, so a failure always counts whatever happens to the request afterwards."""
+        phone, email = _identity(login)
+        guard = LoginGuard(self.limiter, self.settings, "login", phone or email or "", client_ip)
+        guard.check()
+        guard.count_attempt()
         citizen = self._find(login)
         try:
             _hasher.verify(citizen.password_hash if citizen else _DUMMY_HASH, password)
@@ -88,13 +87,23 @@ class AccountService:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or citizen is None:
-            for k in keys:
-                self.limiter.hit(k, window_seconds=window)
             raise ValidationFailed(
                 "Số điện thoại/thư điện tử hoặc mật khẩu không đúng.",
                 fields={"login": "Số điện thoại/thư điện tử hoặc mật khẩu không đúng."},
             )
+        guard.succeeded()
         if _hasher.check_needs_rehash(citizen.password_hash):
             citizen.password_hash = _hasher.hash(password)
         citizen.last_login_at = utcnow()
         return citizen
+
+
+def _identity(login: str) -> tuple[str | None, str | None]:
+    """(normalised phone, lower-case e-mail) that a login string can name; each spelling of one
+    phone number gives the same key, and anything longer than an identity names nobody."""
+    login = login.strip().lower()[:MAX_LOGIN_LENGTH]
+    try:
+        return validators.phone(login), None
+    except validators.InvalidValue:
+        pass
+    return None, (login if "@" in login else None)

@@ -24,7 +24,7 @@ from portal import i18n
 from portal.assistant.relay import AssistantUnavailable, BotMessage
 from portal.assistant.repository import ConversationRepository
 from portal.assistant.service import ChatService, new_conversation_id, offered_payloads, prepare_turn
-from portal.deps import DbSession, client_ip
+from portal.deps import DbSession, client_ip, lookup_client
 from portal.errors import NotFound, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
@@ -103,7 +103,13 @@ async def chat_turn(request: Request, chats: Chats) -> Response:
 async def _ask_rasa(request: Request, conversation_id: str, text: str, citizen_id: int | None,
                     lang: str) -> list[BotMessage] | None:
     settings = request.app.state.settings
-    metadata = {"user_id": citizen_id, "lang": lang, "portal_base_url": str(settings.base_url)}
+    metadata = {
+        "user_id": citizen_id,
+        "lang": lang,
+        "portal_base_url": str(settings.base_url),
+        # who the assistant acts for: its lookups count against this person's limits (opaque key)
+        "end_user": lookup_client(request),
+    }
     try:
         return await request.app.state.assistant_relay.send(conversation_id, text, metadata)  # type: ignore[no-any-return]
     except AssistantUnavailable:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from portal.applications.service import ApplicationService, Upload
 from portal.backoffice import documents
 from portal.backoffice.web import Cases
-from portal.deps import Applications, SettingsDep, client_ip
+from portal.deps import Applications, SettingsDep, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited
 from portal.models import Application
 from portal.ratelimit import RateLimiter
@@ -76,7 +76,7 @@ async def open_with_code(request: Request, service: Applications, settings: Sett
         phone = ""
     limiter = RateLimiter(service.repo.session)
     if (
-        limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+        limiter.hit(f"track:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
         > settings.tracking_max_lookups
     ):
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")

@@ -12,8 +12,8 @@ from portal.backoffice.models import STAFF_ROLES, StaffMember, StaffRole
 from portal.backoffice.repository import StaffRepository
 from portal.config import Settings
 from portal.db import utcnow
-from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from portal.ratelimit import RateLimiter
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.ratelimit import LoginGuard, RateLimiter
 from workflows.definitions import Registry
 from workflows.engine import ROLE_LABELS
 
@@ -38,13 +38,11 @@ class StaffService:
     # -- login -------------------------------------------------------------------------------
 
     def login(self, login: str, password: str, *, client_ip: str) -> StaffMember:
-        login = login.strip().lower()
-        keys = (f"staff-login:ip:{client_ip}", f"staff-login:id:{login}")
-        window = self.settings.login_window_seconds
-        if any(
-            self.limiter.count(k, window_seconds=window) >= self.settings.login_max_failures for k in keys
-        ):
-            raise RateLimited("Bạn đã đăng nhập sai quá nhiều lần; vui lòng thử lại sau 15 phút.")
+        """Every attempt counts as a failure until the password checks out (see ``LoginGuard``)."""
+        login = login.strip().lower()[:254]
+        guard = LoginGuard(self.limiter, self.settings, "staff-login", login, client_ip)
+        guard.check()
+        guard.count_attempt()
         member = self.repo.by_login(login) if login else None
         try:
             _hasher.verify(member.password_hash if member else _DUMMY_HASH, password)
@@ -52,9 +50,8 @@ class StaffService:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or member is None:
-            for k in keys:
-                self.limiter.hit(k, window_seconds=window)
             raise ValidationFailed(BAD_LOGIN, fields={"login": BAD_LOGIN})
+        guard.succeeded()
         if _hasher.check_needs_rehash(member.password_hash):
             member.password_hash = _hasher.hash(password)
         member.last_login_at = utcnow()

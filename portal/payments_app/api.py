@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from portal import i18n
-from portal.api.v1 import ERRORS, _is_service
-from portal.deps import DbSession, SettingsDep, client_ip
+from portal.api.v1 import ERRORS
+from portal.deps import DbSession, SettingsDep, lookup_client
 from portal.errors import RateLimited
 from portal.payments_app.repository import SchoolRepository
 from portal.payments_app.schools import SchoolFeeService, link_token
@@ -56,13 +56,13 @@ def student_invoices(
     phone: str = Query(..., max_length=20),
 ) -> JSONResponse:
     """Items newest first; `pay_url` opens the portal's payment page for one item (or all unpaid)."""
-    if not _is_service(request):
-        limiter = RateLimiter(session)
-        if (
-            limiter.hit(f"fees:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
-            > settings.tracking_max_lookups
-        ):
-            raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
+    # the assistant's lookups count against the person it acts for, like theirs on the page
+    limiter = RateLimiter(session)
+    if (
+        limiter.hit(f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
+        > settings.tracking_max_lookups
+    ):
+        raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
     try:
         student = SchoolFeeService(session).find_student(student_code, normalise_phone(phone))
     except InvalidValue:

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from payments import PaymentError
 from payments.vnpay_codec import RESPONSE_MESSAGES
 from portal.applications.service import ApplicationService
-from portal.deps import Applications, DbSession, SettingsDep, client_ip
+from portal.deps import Applications, DbSession, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application, Citizen
 from portal.payments_app import documents
@@ -256,7 +256,7 @@ def _case_by_code(
 def _limit(request: Request, session: Session, settings: Any) -> None:
     limiter = RateLimiter(session)
     if (
-        limiter.hit(f"fees:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+        limiter.hit(f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
         > settings.tracking_max_lookups
     ):
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")

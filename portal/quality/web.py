@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from portal.deps import DbSession, SettingsDep, client_ip
+from portal.deps import DbSession, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.quality import charts
 from portal.quality.feedback import KIND_LABELS, STATUS_LABELS, FeedbackService, agencies_in_force
@@ -52,7 +52,7 @@ Dashboards = Annotated[DashboardService, Depends(dashboard_service)]
 
 def _limit(request: Request, session: Any, settings: Any, prefix: str = "track") -> None:
     limiter = RateLimiter(session)
-    hits = limiter.hit(f"{prefix}:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+    hits = limiter.hit(f"{prefix}:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
     if hits > settings.tracking_max_lookups:
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
 

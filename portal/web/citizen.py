@@ -14,7 +14,7 @@ from portal import i18n
 from portal.applications import forms
 from portal.applications.documents import receipt_pdf
 from portal.applications.service import ApplicationService, Upload
-from portal.deps import Accounts, Applications, CatalogueDep, SettingsDep, client_ip
+from portal.deps import Accounts, Applications, CatalogueDep, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.ratelimit import RateLimiter
@@ -452,7 +452,7 @@ def _tracking_lookup(
         return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=422)
     limiter = RateLimiter(service.repo.session)
     if (
-        limiter.hit(f"track:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+        limiter.hit(f"track:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
         > settings.tracking_max_lookups
     ):
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from portal.ratelimit import client_key
 from tests.assistant.chat_builders import conversations, messages, say
 from tests.assistant.conftest import FakeRasa
 from tests.builders import csrf
@@ -76,7 +77,15 @@ def test_metadata_carries_server_side_sender_citizen_and_language(
     [conversation] = conversations(app)
     assert first["sender"] == second["sender"] == conversation.id != "attacker-chosen"
     assert re.fullmatch(r"[0-9a-f-]{36}", first["sender"])
-    assert first["metadata"] == {"user_id": None, "lang": "vi", "portal_base_url": "http://testserver"}
+    # end_user: the opaque key the portal counts this person's lookups under (security #13), so the
+    # assistant's case/fee lookups for them share their budget
+    person = client_key(app.state.settings.secret_key, "testclient")
+    assert first["metadata"] == {
+        "user_id": None,
+        "lang": "vi",
+        "portal_base_url": "http://testserver",
+        "end_user": person,
+    }
     assert conversation.citizen_id is None and conversation.message_count == 4
 
 

@@ -21,7 +21,9 @@ from tests.conftest import serve
 @pytest.fixture
 def secure_settings(settings: Settings) -> Settings:
     """The test settings with the limits a real deployment has (the suite's default raises them)."""
-    return settings.model_copy(update={"tracking_max_lookups": 30, "login_max_failures": 5})
+    return settings.model_copy(
+        update={"tracking_max_lookups": 30, "login_max_failures": 5, "login_max_failures_per_account": 10}
+    )
 
 
 @pytest.fixture
