@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,7 +19,7 @@ from portal.applications.storage import FileStore
 from portal.catalogue import Catalogue
 from portal.config import ROOT, Settings, get_settings
 from portal.db import Database
-from portal.errors import NotFound, PortalError
+from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from workflows.calendar import load_calendar
 from workflows.definitions import load_registry
 
@@ -199,10 +199,26 @@ def _install_error_handlers(app: FastAPI) -> None:
             request, 400, i18n.gettext("Yêu cầu không hợp lệ"), i18n.gettext("Dữ liệu gửi lên không hợp lệ.")
         )
 
-    @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
-    async def database_down(request: Request, exc: Exception) -> Response:
-        log.error("database error: %s", exc)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        kind = db_error_kind(exc)
+        # never the statement or its parameters: they carry what people typed
+        log.error(
+            "database error %s (%s) on %s %s",
+            type(exc.orig).__name__,
+            _sqlstate(exc),
+            request.method,
+            request.url.path,
+        )
+        if kind == "conflict":
+            return await portal_error(request, Conflict())
+        if kind == "invalid":
+            return await portal_error(
+                request,
+                ValidationFailed("Dữ liệu gửi lên có ký tự hoặc độ dài không hợp lệ; vui lòng kiểm tra lại."),
+            )
+        if kind == "unexpected":
+            return await unexpected(request, exc)
         message = "Hệ thống đang tạm gián đoạn kết nối cơ sở dữ liệu; vui lòng thử lại sau ít phút."
         if _wants_json(request):
             return JSONResponse(
@@ -221,6 +237,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"error": {"code": "internal_error", "message": message}}, status_code=500)
         return _error_page(request, 500, i18n.gettext("Có lỗi xảy ra"), message)
+
+
+def db_error_kind(exc: DBAPIError) -> str:
+    """Only a database that cannot be reached is "down" (503, retry later). A constraint the data
+    broke is a conflict (409), a value the column cannot hold is invalid input (422), anything
+    else a defect (500)."""
+    if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
+        state = _sqlstate(exc)
+        # PostgreSQL reports some data problems as OperationalError too (e.g. statement timeout
+        # is 57014, still "try later"); SQLite's "database is locked" is contention: try later
+        return "invalid" if state.startswith("22") else "down"
+    if isinstance(exc, IntegrityError):
+        return "conflict"
+    if isinstance(exc, DataError):
+        return "invalid"
+    return "unexpected"
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None) or "-")
 
 
 def _vi_validation(error: dict[str, Any]) -> str:

@@ -102,7 +102,7 @@ def check_value(
     today: date | None = None,
 ) -> tuple[Any, str | None]:
     """Validate one value; returns (clean value, error message or None)."""
-    value = (raw or "").strip()
+    value = without_controls(raw).strip()
     if not value:
         if required:
             if ftype is FieldType.SELECT:
@@ -153,6 +153,15 @@ def check_value(
     return value, None
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(raw: str | None) -> str:
+    """What a person can type: control characters (NUL, escapes...) are dropped, never stored —
+    PostgreSQL refuses NUL in text, and none of them means anything in a form."""
+    return _CONTROLS.sub("", raw or "")
+
+
 def parse_date(value: str) -> date | None:
     value = value.strip()
     for pattern in (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"):
@@ -198,14 +207,14 @@ def validate(
     """Validate everything typed. With ``draft=True`` only filled values are checked."""
     result = Validated()
     for spec in APPLICANT_FIELDS:
-        raw = applicant.get(spec.key, "") or ""
+        raw = without_controls(applicant.get(spec.key, ""))
         value, error = validate_applicant_field(spec.key, raw, draft=draft)
         result.applicant[spec.key] = str(value) if value is not None else ""
         if error:
             result.errors[f"applicant_{spec.key}"] = error
             result.applicant[spec.key] = raw.strip()
     for fspec in definition.fields:
-        raw = fields.get(fspec.key, "") or ""
+        raw = without_controls(fields.get(fspec.key, ""))
         value, error = validate_procedure_field(fspec, raw, draft=draft)
         result.fields[fspec.key] = value
         if error:

@@ -24,6 +24,12 @@ class ApplicationRepository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
+    def lock(self, app: Application) -> None:
+        """Re-read ``app`` under a row lock (PostgreSQL; SQLite's write lock is taken at BEGIN):
+        a second request for the same row waits here and then sees what the first one committed."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.refresh(app, with_for_update=True)
+
     def by_case_code(self, case_code: str) -> Application | None:
         stmt = (
             select(Application)

@@ -195,6 +195,7 @@ class ApplicationService:
 
     def submit(self, app: Application, *, now: datetime | None = None) -> Application:
         """Turn a complete draft into a case: case code, appointment date, history."""
+        self.repo.lock(app)  # a double-clicked "Nộp hồ sơ" waits for the first click's commit
         if not app.is_draft:
             raise Conflict("Hồ sơ này đã được nộp trước đó.")
         errors = self.missing(app)
