@@ -105,8 +105,10 @@ def report(
     except ValueError:
         day = utcnow().astimezone(VN_TZ).date()
     stale = timedelta(minutes=settings.payment_reconcile_after_minutes) + timedelta(hours=1)
-    findings = daily_findings(session, day, stale_after=stale)
-    stored = PaymentRepository(session).report(day)
+    scope = _scope(staff)
+    findings = daily_findings(session, day, stale_after=stale, agency_id=scope)
+    # the job's stored copy covers every agency: only an admin may compare against it
+    stored = PaymentRepository(session).report(day) if scope is None else None
     return page(
         request,
         "payments/staff/report.html",

@@ -1,0 +1,145 @@
+"""Attack tests for the scoping findings of the 2026-12 security review (#4, #5, #6, #15): each one
+plays a caller who must not see another agency's or another person's data, on a live portal."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from portal.payments_app.models import (
+    NEEDS_REVIEW,
+    SCHOOL_FEE,
+    AttemptInvoice,
+    Invoice,
+    LedgerEntry,
+    PaymentAttempt,
+    School,
+    SchoolClass,
+    StatementImport,
+    StatementLine,
+    Student,
+)
+from tests.backoffice.staff_builders import PASSWORD, create_staff, page_csrf
+
+SERVICE = {"Authorization": "Bearer test-service-token"}
+
+
+def _staff_login(web: httpx.Client, login_name: str) -> None:
+    token = page_csrf(web.get("/can-bo/dang-nhap").text)
+    response = web.post(
+        "/can-bo/dang-nhap", data={"csrf_token": token, "login": login_name, "password": PASSWORD}
+    )
+    assert response.status_code == 303, response.text[:500]
+
+
+def _other_agency_school(app: FastAPI) -> dict[str, Any]:
+    """A school of agency H29.41.02 with a held VNPay payment, a ledger line and an unmatched bank
+    statement line whose memo names a payer — everything the daily report lists."""
+    with app.state.db.sessions() as session:
+        school = School(code="79000202", name="Trường Tiểu học Tân Chánh Hiệp", agency_id="H29.41.02")
+        session.add(school)
+        session.flush()
+        klass = SchoolClass(school_id=school.id, name="2A")
+        session.add(klass)
+        session.flush()
+        student = Student(
+            code="7902000001",
+            school_id=school.id,
+            class_id=klass.id,
+            full_name="Võ Bí Mật",
+            parent_phone="0987000111",
+        )
+        session.add(student)
+        session.flush()
+        invoice = Invoice(
+            reference="HDTEST0202",
+            school_id=school.id,
+            class_id=klass.id,
+            student_id=student.id,
+            period="2026-12",
+            title="Tháng 12",
+            amount=777_000,
+        )
+        session.add(invoice)
+        session.flush()
+        held = PaymentAttempt(
+            txn_ref="TXNOTHERAGENCY01",
+            provider="vnpay",
+            purpose=SCHOOL_FEE,
+            amount=777_000,
+            state=NEEDS_REVIEW,
+            state_reason="VNPay 07",
+        )
+        session.add(held)
+        session.flush()
+        session.add(AttemptInvoice(attempt_id=held.id, invoice_id=invoice.id, amount=777_000))
+        session.add(
+            LedgerEntry(
+                entry_key=f"payment:{held.id}",
+                kind="payment",
+                channel="vnpay",
+                amount=777_000,
+                attempt_id=held.id,
+                invoice_id=invoice.id,
+                school_id=school.id,
+                at=datetime.now(UTC),
+            )
+        )
+        imported = StatementImport(
+            school_id=school.id, filename="sk.csv", sha256="0" * 64, imported_by="kt02"
+        )
+        session.add(imported)
+        session.flush()
+        session.add(
+            StatementLine(
+                import_id=imported.id,
+                school_id=school.id,
+                line_key="k1",
+                row=1,
+                day=date.today(),
+                amount=123_000,
+                memo="CHUYEN TIEN NGUYEN VAN BI MAT HS 7902000001 SDT 0987000111",
+                result="unmatched",
+            )
+        )
+        create_staff(session, "ketoan04", "Kế toán phường 04", ["ke_toan"], agency="H29.41.04")
+        create_staff(session, "quantri", "Quản trị", ["admin"], agency="H29.41.04")
+        session.commit()
+    return {"memo": "NGUYEN VAN BI MAT", "txn_ref": "TXNOTHERAGENCY01", "total": "777.000"}
+
+
+def test_daily_report_shows_only_the_accountants_agency(app: FastAPI, portal_url: str) -> None:
+    """Finding #4: /can-bo/thu-phi/bao-cao listed every agency's held payments, ledger totals and
+    unmatched bank-statement lines (with the payer's memo) to any ke_toan."""
+    other = _other_agency_school(app)
+    with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as admin:
+        _staff_login(admin, "quantri")
+        everything = admin.get("/can-bo/thu-phi/bao-cao").text
+    assert other["memo"] in everything and other["txn_ref"] in everything and other["total"] in everything
+
+    with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as accountant:
+        _staff_login(accountant, "ketoan04")
+        report = accountant.get("/can-bo/thu-phi/bao-cao")
+    assert report.status_code == 200
+    for leaked in other.values():
+        assert leaked not in report.text, leaked
+    assert 'id="finding-count">0<' in report.text
+
+
+def _register(web: httpx.Client, phone: str) -> None:
+    token = page_csrf(web.get("/dang-ky").text)
+    response = web.post(
+        "/dang-ky",
+        data={
+            "csrf_token": token,
+            "full_name": "Kẻ Mạo Danh",
+            "phone": phone,
+            "email": "mao.danh@example.vn",
+            "password": "matkhau-rat-dai-1",
+            "password2": "matkhau-rat-dai-1",
+        },
+    )
+    assert response.status_code == 303, response.text[:500]
