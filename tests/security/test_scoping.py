@@ -143,3 +143,29 @@ def _register(web: httpx.Client, phone: str) -> None:
         },
     )
     assert response.status_code == 303, response.text[:500]
+
+
+def test_idempotency_key_never_returns_another_callers_draft(web: httpx.Client, portal_url: str) -> None:
+    """Finding #6: a known Idempotency-Key returned another applicant's draft and its secret
+    resume_url to any caller."""
+    victim_body = {
+        "procedure_code": "2.002481",
+        "applicant": {"full_name": "Trần Thị Mai", "phone": "0987654321", "cccd": "079185077777"},
+    }
+    first = web.post("/api/v1/applications", headers={"Idempotency-Key": "order-1001"}, json=victim_body)
+    assert first.status_code == 201, first.text
+    victim = first.json()
+    replay = web.post("/api/v1/applications", headers={"Idempotency-Key": "order-1001"}, json=victim_body)
+    assert replay.json()["id"] == victim["id"]  # the same caller still gets its own draft back
+
+    attacker_body = {"procedure_code": "2.002481", "applicant": {"full_name": "Kẻ Tò Mò"}}
+    for headers in ({}, SERVICE):
+        with httpx.Client(base_url=portal_url, timeout=60) as attacker:
+            taken = attacker.post(
+                "/api/v1/applications",
+                headers={"Idempotency-Key": "order-1001", **headers},
+                json=attacker_body,
+            )
+        assert taken.status_code in (201, 409), taken.text
+        assert victim["id"] not in taken.text and victim["resume_url"] not in taken.text
+        assert "079185077777" not in taken.text
