@@ -31,6 +31,7 @@ from portal.payments_app.models import (
     StatementImport,
     StatementLine,
     Student,
+    StudentLink,
 )
 
 
@@ -388,13 +389,21 @@ class SchoolRepository:
             return {}
         return {s.code: s for s in self.session.scalars(select(Student).where(Student.code.in_(wanted)))}
 
-    def students_by_phone(self, phone: str) -> list[Student]:
+    def linked_students(self, citizen_id: int) -> list[Student]:
+        """The active students a citizen linked with their link codes."""
         stmt = (
             select(Student)
-            .where(Student.parent_phone == phone, Student.active.is_(True))
+            .join(StudentLink, StudentLink.student_id == Student.id)
+            .where(StudentLink.citizen_id == citizen_id, Student.active.is_(True))
             .order_by(Student.full_name, Student.id)
         )
         return list(self.session.scalars(stmt))
+
+    def is_linked(self, citizen_id: int, student_id: int) -> bool:
+        stmt = select(StudentLink.id).where(
+            StudentLink.citizen_id == citizen_id, StudentLink.student_id == student_id
+        )
+        return self.session.scalar(stmt) is not None
 
     def students(self, ids: Iterable[int]) -> list[Student]:
         wanted = list(ids)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from portal.payments_app.models import (
     NEEDS_REVIEW,
@@ -23,6 +24,7 @@ from portal.payments_app.models import (
     Student,
 )
 from tests.backoffice.staff_builders import PASSWORD, create_staff, page_csrf
+from tests.payments_app.builders import PARENT_PHONE, school_world
 
 SERVICE = {"Authorization": "Bearer test-service-token"}
 
@@ -143,6 +145,53 @@ def _register(web: httpx.Client, phone: str) -> None:
         },
     )
     assert response.status_code == 303, response.text[:500]
+
+
+def test_a_parents_phone_alone_opens_no_childs_fees(app: FastAPI, web: httpx.Client) -> None:
+    """Finding #5: registering an account with a parent's phone (never verified) listed their
+    children's invoices on /hoc-phi; the anonymous lookup and the assistant's API took the same
+    student code + phone. Only the link code printed on the school's notice proves the link."""
+    world = school_world(app)
+    ref, _ = world["by_code"]["7901000001"]
+    _register(web, PARENT_PHONE)
+    fees = web.get("/hoc-phi").text
+    assert "Nguyễn Minh An" not in fees and ref not in fees
+    assert web.get(f"/hoc-phi/hoa-don/{ref}").status_code == 404
+
+    token = page_csrf(fees)
+    by_phone = web.post(
+        "/hoc-phi", data={"csrf_token": token, "student_code": "7901000001", "phone": PARENT_PHONE}
+    )
+    assert by_phone.status_code != 303
+    assert web.get(f"/hoc-phi/hoa-don/{ref}").status_code == 404
+    for headers in ({}, SERVICE):
+        api = web.get(
+            "/api/v1/fees/invoices",
+            params={"student_code": "7901000001", "phone": PARENT_PHONE},
+            headers=headers,
+        )
+        assert api.status_code == 404 and ref not in api.text
+
+    # guessing link codes is rate-limited, and the limit holds even for the right code afterwards
+    with app.state.db.sessions() as session:
+        code = session.scalars(select(Student.link_code).where(Student.code == "7901000001")).one()
+    statuses = [
+        web.post(
+            "/hoc-phi",
+            data={
+                "csrf_token": token,
+                "student_code": "7901000001",
+                "link_code": f"WRNGCD{'ABCDEFGHJKLM'[n]}A",
+            },
+        ).status_code
+        for n in range(12)
+    ]
+    assert statuses[0] == 404 and statuses[-1] == 429, statuses
+    refused = web.post(
+        "/hoc-phi", data={"csrf_token": token, "student_code": "7901000001", "link_code": code}
+    )
+    assert refused.status_code == 429
+    assert web.get(f"/hoc-phi/hoa-don/{ref}").status_code == 404
 
 
 def test_idempotency_key_never_returns_another_callers_draft(web: httpx.Client, portal_url: str) -> None:
