@@ -158,12 +158,15 @@ class TranscriptService:
         self.repo = repo
 
     def recent(self, *, before: tuple[datetime, str] | None, only_unhelpful: bool,
-               limit: int = 50) -> list[ConversationRow]:
-        return self.repo.recent(before=before, only_unhelpful=only_unhelpful, limit=limit)
+               limit: int = 50, agency_id: str | None = None) -> list[ConversationRow]:
+        return self.repo.recent(before=before, only_unhelpful=only_unhelpful, limit=limit,
+                                agency_id=agency_id)
 
-    def transcript(self, conversation_id: str) -> tuple[Any, list[MaskedMessage]]:
+    def transcript(self, conversation_id: str, *,
+                   agency_id: str | None = None) -> tuple[Any, list[MaskedMessage]]:
+        """``agency_id``: the reader's agency (None: the central desk, which reads every conversation)."""
         conversation = self.repo.get(conversation_id)
-        if conversation is None:
+        if conversation is None or (agency_id is not None and conversation.agency_id != agency_id):
             raise NotFound("Không tìm thấy cuộc trò chuyện.")
         messages = [
             MaskedMessage(
@@ -183,8 +186,11 @@ class CallbackService:
         self.conversations = conversations
 
     def request(self, *, full_name: Any, phone: Any, note: Any, conversation_id: Any, trusted: bool,
-                idempotency_key: str | None = None) -> tuple[CallbackRequest, bool]:
-        """A call-back request; returns (request, created). ``trusted``: the assistant's service token."""
+                idempotency_key: str | None = None, case_code: Any = None,
+                agency_id: str | None = None) -> tuple[CallbackRequest, bool]:
+        """A call-back request; returns (request, created). ``trusted``: the assistant's service token.
+        It goes to the desk of the agency handling ``case_code`` when that case exists, else to
+        ``agency_id`` (checked by the caller against the catalogue), else to the central desk only."""
         name, raw_phone = _text(full_name), _text(phone)
         note_text, conv = _text(note), _text(conversation_id)
         errors: dict[str, str] = {}
@@ -213,8 +219,12 @@ class CallbackService:
         if trusted and conv:
             conversation = self.conversations.get(conv)
             citizen_id = conversation.citizen_id if conversation is not None else None
+        code = _text(case_code)
+        routed = (self.repo.agency_of_case(code) if code and len(code) <= 40 else None) or agency_id
+        if trusted and conv and routed:
+            self.conversations.route(conv, routed)  # its transcript goes with it
         callback = CallbackRequest(
-            id=str(uuid.uuid4()), full_name=name, phone=normalised, note=note_text,
+            id=str(uuid.uuid4()), full_name=name, phone=normalised, note=note_text, agency_id=routed,
             # only the assistant's own sender ids are trusted to point at a transcript
             conversation_id=(conv or None) if trusted else None, citizen_id=citizen_id,
             source="assistant" if trusted else "public", idempotency_key=idempotency_key or None,
@@ -222,9 +232,11 @@ class CallbackService:
         )
         return self.repo.add(callback), True
 
-    def mark_done(self, callback_id: str, *, staff_id: int, staff_name: str, note: str) -> None:
+    def mark_done(self, callback_id: str, *, staff_id: int, staff_name: str, note: str,
+                  agency_id: str | None = None) -> None:
+        """``agency_id``: the staff member's agency (None: the central desk, which handles any)."""
         callback = self.repo.get(callback_id)
-        if callback is None:
+        if callback is None or (agency_id is not None and callback.agency_id != agency_id):
             raise NotFound("Không tìm thấy yêu cầu gọi lại.")
         note = note.strip()
         if len(note) > 1000:

@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from portal.assistant.models import ChatMessage, Conversation
 from portal.payments_app.models import (
     NEEDS_REVIEW,
     SCHOOL_FEE,
@@ -23,7 +24,7 @@ from portal.payments_app.models import (
     StatementLine,
     Student,
 )
-from tests.backoffice.staff_builders import PASSWORD, create_staff, page_csrf
+from tests.backoffice.staff_builders import PASSWORD, create_staff, insert_case, page_csrf
 from tests.payments_app.builders import PARENT_PHONE, school_world
 
 SERVICE = {"Authorization": "Bearer test-service-token"}
@@ -218,3 +219,43 @@ def test_idempotency_key_never_returns_another_callers_draft(web: httpx.Client, 
         assert taken.status_code in (201, 409), taken.text
         assert victim["id"] not in taken.text and victim["resume_url"] not in taken.text
         assert "079185077777" not in taken.text
+
+
+def test_callbacks_and_transcripts_stay_in_their_agency(
+    app: FastAPI, portal_url: str, web: httpx.Client
+) -> None:
+    """Finding #15: every tiep_nhan of every agency read all call-back requests (name, phone,
+    note) and all chat transcripts."""
+    with app.state.db.sessions() as session:
+        case = insert_case(session, due=date(2026, 12, 20), number=7, agency="H29.41.04")
+        case_code = case.case_code
+        create_staff(session, "tn02", "Tiếp nhận phường 02", ["tiep_nhan"], agency="H29.41.02")
+        create_staff(session, "tn04", "Tiếp nhận phường 04", ["tiep_nhan"], agency="H29.41.04")
+        session.add(Conversation(id="conv-secret-1", lang="vi"))
+        session.flush()
+        session.add(ChatMessage(conversation_id="conv-secret-1", direction="in", text="Tôi là Nguyễn Bí Mật"))
+        session.commit()
+    unrouted = web.post("/api/v1/callbacks", json={"full_name": "Nguyễn Gọi Lại", "phone": "0912555666"})
+    routed = web.post(
+        "/api/v1/callbacks",
+        headers=SERVICE,
+        json={"full_name": "Lê Có Hồ Sơ", "phone": "0912777888", "case_code": case_code},
+    )
+    assert unrouted.status_code == routed.status_code == 201
+
+    with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as outsider:
+        _staff_login(outsider, "tn02")
+        listing = outsider.get("/can-bo/goi-lai").text
+        for leaked in ("Nguyễn Gọi Lại", "0912555666", "Lê Có Hồ Sơ", "0912777888"):
+            assert leaked not in listing, leaked
+        token = page_csrf(listing)
+        for callback in (unrouted, routed):
+            done = outsider.post(f"/can-bo/goi-lai/{callback.json()['id']}/xong", data={"csrf_token": token})
+            assert done.status_code == 404
+        assert "conv-secret-1" not in outsider.get("/can-bo/tro-ly-ao").text
+        assert outsider.get("/can-bo/tro-ly-ao/conv-secret-1").status_code == 404
+
+    with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as desk:
+        _staff_login(desk, "tn04")
+        own = desk.get("/can-bo/goi-lai").text
+        assert "Lê Có Hồ Sơ" in own and "Nguyễn Gọi Lại" not in own
