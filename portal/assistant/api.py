@@ -72,13 +72,21 @@ def _error(exc: PortalError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=exc.status)
 
 
-@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
-             responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
-             summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')")
-def create_callback(request: Request, body: CallbackIn,
-                    service: Annotated[CallbackService, Depends(callback_service)], session: DbSession,
-                    catalogue: CatalogueDep,
-                    idempotency_key: str | None = Header(None, max_length=100)) -> Any:
+@router.post(
+    "/callbacks",
+    status_code=201,
+    response_model=CallbackCreated,
+    responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
+    summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')",
+)
+def create_callback(
+    request: Request,
+    body: CallbackIn,
+    service: Annotated[CallbackService, Depends(callback_service)],
+    session: DbSession,
+    catalogue: CatalogueDep,
+    idempotency_key: str | None = Header(None, max_length=100),
+) -> Any:
     trusted = _is_service(request)
     if not trusted:
         hits = RateLimiter(session).hit(f"callback:{client_ip(request)}", window_seconds=3600)
@@ -89,10 +97,16 @@ def create_callback(request: Request, body: CallbackIn,
     if agency is not None and agency not in catalogue.registry.agencies:
         return _error(ValidationFailed(fields={"agency_id": "Không có cơ quan với mã này."}))
     try:
-        callback, _ = service.request(full_name=body.full_name, phone=body.phone, note=body.note,
-                                      conversation_id=body.conversation_id,
-                                      trusted=trusted, idempotency_key=idempotency_key,
-                                      case_code=body.case_code, agency_id=agency)
+        callback, _ = service.request(
+            full_name=body.full_name,
+            phone=body.phone,
+            note=body.note,
+            conversation_id=body.conversation_id,
+            trusted=trusted,
+            idempotency_key=idempotency_key,
+            case_code=body.case_code,
+            agency_id=agency,
+        )
     except PortalError as exc:
         return _error(exc)
     return CallbackCreated(id=callback.id)

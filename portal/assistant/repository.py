@@ -41,8 +41,14 @@ class ConversationRepository:
         """Create the conversation unless it exists (two tabs may send their first message at once)."""
         stmt = (
             self._insert()(Conversation)
-            .values(id=conversation_id, citizen_id=citizen_id, lang=lang, started_at=at, last_message_at=at,
-                    message_count=0)
+            .values(
+                id=conversation_id,
+                citizen_id=citizen_id,
+                lang=lang,
+                started_at=at,
+                last_message_at=at,
+                message_count=0,
+            )
             .on_conflict_do_nothing(index_elements=[Conversation.id])
         )
         self.session.execute(stmt)
@@ -94,15 +100,24 @@ class ConversationRepository:
             .values(agency_id=agency_id)
         )
 
-    def recent(self, *, before: tuple[datetime, str] | None = None, only_unhelpful: bool = False,
-               limit: int = 50, agency_id: str | None = None) -> list[ConversationRow]:
+    def recent(
+        self,
+        *,
+        before: tuple[datetime, str] | None = None,
+        only_unhelpful: bool = False,
+        limit: int = 50,
+        agency_id: str | None = None,
+    ) -> list[ConversationRow]:
         """Conversations by last activity, newest first (keyset pages), with their rating counts.
         ``agency_id``: only those routed to that agency; None: all of them (the central desk)."""
         helpful = func.count(ChatMessage.id).filter(ChatMessage.rating == "helpful")
         unhelpful = func.count(ChatMessage.id).filter(ChatMessage.rating == "unhelpful")
         ratings = (
-            select(ChatMessage.conversation_id.label("cid"), helpful.label("helpful"),
-                   unhelpful.label("unhelpful"))
+            select(
+                ChatMessage.conversation_id.label("cid"),
+                helpful.label("helpful"),
+                unhelpful.label("unhelpful"),
+            )
             .where(ChatMessage.rating.is_not(None))
             .group_by(ChatMessage.conversation_id)
             .subquery()
@@ -115,8 +130,12 @@ class ConversationRepository:
         )
         if before is not None:
             at, cid = before
-            stmt = stmt.where(or_(Conversation.last_message_at < at,
-                                  and_(Conversation.last_message_at == at, Conversation.id < cid)))
+            stmt = stmt.where(
+                or_(
+                    Conversation.last_message_at < at,
+                    and_(Conversation.last_message_at == at, Conversation.id < cid),
+                )
+            )
         if only_unhelpful:
             stmt = stmt.where(ratings.c.unhelpful > 0)
         if agency_id is not None:
@@ -153,13 +172,17 @@ class CallbackRepository:
     def open(self, *, agency_id: str | None = None, limit: int = 200) -> list[CallbackRequest]:
         """Open requests, oldest first: the longest-waiting caller is phoned first."""
         stmt = self._scoped(select(CallbackRequest).where(CallbackRequest.status == CALLBACK_OPEN), agency_id)
-        return list(self.session.scalars(stmt.order_by(CallbackRequest.created_at, CallbackRequest.id)
-                                         .limit(limit)))
+        return list(
+            self.session.scalars(stmt.order_by(CallbackRequest.created_at, CallbackRequest.id).limit(limit))
+        )
 
     def done(self, *, agency_id: str | None = None, limit: int = 50) -> list[CallbackRequest]:
         stmt = self._scoped(select(CallbackRequest).where(CallbackRequest.status == CALLBACK_DONE), agency_id)
-        return list(self.session.scalars(stmt.order_by(CallbackRequest.done_at.desc(), CallbackRequest.id)
-                                         .limit(limit)))
+        return list(
+            self.session.scalars(
+                stmt.order_by(CallbackRequest.done_at.desc(), CallbackRequest.id).limit(limit)
+            )
+        )
 
     def count_open(self, *, agency_id: str | None = None) -> int:
         stmt = self._scoped(
@@ -173,8 +196,13 @@ class CallbackRepository:
         closed = self.session.execute(
             update(CallbackRequest)
             .where(CallbackRequest.id == callback_id, CallbackRequest.status == CALLBACK_OPEN)
-            .values(status=CALLBACK_DONE, done_at=at, done_by_id=staff_id, done_by_name=staff_name,
-                    staff_note=note)
+            .values(
+                status=CALLBACK_DONE,
+                done_at=at,
+                done_by_id=staff_id,
+                done_by_name=staff_name,
+                staff_note=note,
+            )
             .returning(CallbackRequest.id)
         ).first()
         return closed is not None

@@ -62,55 +62,93 @@ def _cursor(value: str) -> tuple[datetime, str] | None:
 
 
 @router.get("/tro-ly-ao")
-def conversations(request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "",
-                  chua_co_ich: str = "") -> Response:
-    rows = transcripts.recent(before=_cursor(truoc) if truoc else None, only_unhelpful=chua_co_ich == "1",
-                              limit=PAGE + 1, agency_id=_scope(staff))
+def conversations(
+    request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "", chua_co_ich: str = ""
+) -> Response:
+    rows = transcripts.recent(
+        before=_cursor(truoc) if truoc else None,
+        only_unhelpful=chua_co_ich == "1",
+        limit=PAGE + 1,
+        agency_id=_scope(staff),
+    )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     last = rows[-1].conversation if rows else None
     next_cursor = f"{last.last_message_at.isoformat()}|{last.id}" if more and last else ""
-    return page(request, "assistant/staff_conversations.html", staff,
-                {"rows": rows, "next_cursor": next_cursor, "only_unhelpful": chua_co_ich == "1",
-                 "first_page": not truoc})
+    return page(
+        request,
+        "assistant/staff_conversations.html",
+        staff,
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "only_unhelpful": chua_co_ich == "1",
+            "first_page": not truoc,
+        },
+    )
 
 
 @router.get("/tro-ly-ao/{conversation_id}")
 def transcript(request: Request, conversation_id: str, staff: Reviewer, transcripts: Transcripts) -> Response:
     conversation, messages = transcripts.transcript(conversation_id, agency_id=_scope(staff))
-    return page(request, "assistant/staff_transcript.html", staff,
-                {"conversation": conversation, "messages": messages})
+    return page(
+        request,
+        "assistant/staff_transcript.html",
+        staff,
+        {"conversation": conversation, "messages": messages},
+    )
 
 
 @router.get("/goi-lai")
 def callbacks_page(request: Request, staff: Reviewer, session: DbSession) -> Response:
     repo = CallbackRepository(session)
     scope = _scope(staff)
-    return page(request, "assistant/staff_callbacks.html", staff,
-                {"open": repo.open(agency_id=scope), "done": repo.done(agency_id=scope), "errors": {},
-                 "values": {}, "central": scope is None})
+    return page(
+        request,
+        "assistant/staff_callbacks.html",
+        staff,
+        {
+            "open": repo.open(agency_id=scope),
+            "done": repo.done(agency_id=scope),
+            "errors": {},
+            "values": {},
+            "central": scope is None,
+        },
+    )
 
 
 @router.post("/goi-lai/{callback_id}/xong")
-async def callback_done(request: Request, callback_id: str, staff: Reviewer,
-                        callbacks: Callbacks) -> Response:
+async def callback_done(
+    request: Request, callback_id: str, staff: Reviewer, callbacks: Callbacks
+) -> Response:
     form = await request.form()
     note = str(form.get("note") or "")
     return await run_in_threadpool(_callback_done, request, callback_id, staff, callbacks, note)
 
 
-def _callback_done(request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService,
-                   note: str) -> Response:
+def _callback_done(
+    request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService, note: str
+) -> Response:
     scope = _scope(staff)
     try:
-        callbacks.mark_done(callback_id, staff_id=staff.id, staff_name=staff.full_name, note=note,
-                            agency_id=scope)
+        callbacks.mark_done(
+            callback_id, staff_id=staff.id, staff_name=staff.full_name, note=note, agency_id=scope
+        )
     except ValidationFailed as exc:
         repo = callbacks.repo
-        return page(request, "assistant/staff_callbacks.html", staff,
-                    {"open": repo.open(agency_id=scope), "done": repo.done(agency_id=scope),
-                     "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
-                     "values": {f"note-{callback_id}": note}, "central": scope is None}, status=422)
+        return page(
+            request,
+            "assistant/staff_callbacks.html",
+            staff,
+            {
+                "open": repo.open(agency_id=scope),
+                "done": repo.done(agency_id=scope),
+                "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
+                "values": {f"note-{callback_id}": note},
+                "central": scope is None,
+            },
+            status=422,
+        )
     except Conflict as exc:
         flash(request, i18n.gettext(exc.message))
         return redirect(request, "/can-bo/goi-lai")
