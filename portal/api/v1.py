@@ -6,6 +6,7 @@ Errors are ``{"error": {"code", "message", "fields"}}`` with Vietnamese messages
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
@@ -318,12 +319,36 @@ class ApplicationCreated(BaseModel):
 _is_service = is_service
 
 
+IDEMPOTENCY = (
+    "`Idempotency-Key` is scoped to the caller: the service token, the signed-in citizen, or — for an "
+    "anonymous caller — the client address together with the exact request body. Repeating a request "
+    "with the same key returns the caller's own draft; the same key sent by any other caller creates a "
+    "new draft for that caller and never returns another caller's draft or its `resume_url`. A key "
+    "reused by the same caller for another procedure is refused (422)."
+)
+
+
+def _idempotency_scope(request: Request, key: str, body: ApplicationIn) -> str:
+    """The stored key: the client's key in the caller's own namespace (a digest, so it fits the column
+    whatever the scope). Anonymous callers have no identity but their address, which many share
+    behind NAT; the body is part of their scope, so only a caller who already sent exactly these
+    applicant details gets this draft back."""
+    if _is_service(request):
+        scope = "service"
+    elif (citizen_id := security.current_citizen_id(request)) is not None:
+        scope = f"citizen:{citizen_id}"
+    else:
+        scope = f"anonymous:{client_ip(request)}:{body.model_dump_json()}"
+    return "k2:" + hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
+
+
 @router.post(
     "/applications",
     status_code=201,
     response_model=ApplicationCreated,
     responses=ERRORS,
     summary="Create a draft; returns its id and the link to finish it in the portal",
+    description=IDEMPOTENCY,
 )
 def create_application(
     body: ApplicationIn,
@@ -331,7 +356,7 @@ def create_application(
     service: Applications,
     catalogue: CatalogueDep,
     settings: SettingsDep,
-    idempotency_key: str | None = Header(None, max_length=100),
+    idempotency_key: str | None = Header(None, max_length=100, description=IDEMPOTENCY),
 ) -> ApplicationCreated:
     if not _is_service(request):
         limiter = RateLimiter(service.repo.session)
@@ -340,14 +365,15 @@ def create_application(
     d = catalogue.get(body.procedure_code, vn_now().date())
     if d is None:
         raise ProcedureNotFound()
-    if idempotency_key:
-        existing = service.repo.by_idempotency_key(idempotency_key)
+    scoped_key = _idempotency_scope(request, idempotency_key, body) if idempotency_key else None
+    if scoped_key:
+        existing = service.repo.by_idempotency_key(scoped_key)
         if existing is not None:
             if existing.procedure_code != d.code:
                 raise ValidationFailed("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")
             return _created(existing, service, request)
     app, _ = service.create_draft(
-        d, citizen_id=security.current_citizen_id(request), idempotency_key=idempotency_key
+        d, citizen_id=security.current_citizen_id(request), idempotency_key=scoped_key
     )
     checked = service.save_draft(
         app, body.applicant.model_dump(), body.fields, body.agency_id, complete=False

@@ -1,7 +1,9 @@
 """JSON API: ``POST /api/v1/callbacks`` — "talk to a person" (the assistant's call-back action).
 
 The assistant calls it with ``Authorization: Bearer <service token>``; anyone else may too, but
-is rate-limited and cannot attach a conversation. Errors: the standard
+is rate-limited and cannot attach a conversation. A request goes to the desk of the agency handling
+``case_code`` (when that case exists) or of ``agency_id``; without either only the central desk
+(admin) sees it. Errors: the standard
 ``{"error": {"code", "message", "fields"}}`` with Vietnamese messages.
 """
 
@@ -12,12 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from portal.assistant.repository import CallbackRepository, ConversationRepository
 from portal.assistant.service import CallbackService
-from portal.deps import DbSession, client_ip
-from portal.errors import PortalError, RateLimited
+from portal.deps import CatalogueDep, DbSession, client_ip
+from portal.errors import PortalError, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 
@@ -31,6 +33,12 @@ class CallbackIn(BaseModel):
     phone: str = ""
     note: str = ""
     conversation_id: str | None = None
+    case_code: str | None = Field(
+        None, max_length=40, description="A case the call is about: its agency's desk phones back"
+    )
+    agency_id: str | None = Field(
+        None, max_length=32, description="The agency to phone back (see GET /api/v1/agencies) if no case"
+    )
 
 
 class CallbackCreated(BaseModel):
@@ -64,22 +72,41 @@ def _error(exc: PortalError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=exc.status)
 
 
-@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
-             responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
-             summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')")
-def create_callback(request: Request, body: CallbackIn,
-                    service: Annotated[CallbackService, Depends(callback_service)], session: DbSession,
-                    idempotency_key: str | None = Header(None, max_length=100)) -> Any:
+@router.post(
+    "/callbacks",
+    status_code=201,
+    response_model=CallbackCreated,
+    responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
+    summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')",
+)
+def create_callback(
+    request: Request,
+    body: CallbackIn,
+    service: Annotated[CallbackService, Depends(callback_service)],
+    session: DbSession,
+    catalogue: CatalogueDep,
+    idempotency_key: str | None = Header(None, max_length=100),
+) -> Any:
     trusted = _is_service(request)
     if not trusted:
         hits = RateLimiter(session).hit(f"callback:{client_ip(request)}", window_seconds=3600)
         if hits > PUBLIC_CALLBACKS_PER_HOUR:
             # answered, not raised: the hit must be committed with this request
             return _error(RateLimited("Bạn đã gửi quá nhiều yêu cầu gọi lại; vui lòng thử lại sau."))
+    agency = (body.agency_id or "").strip() or None
+    if agency is not None and agency not in catalogue.registry.agencies:
+        return _error(ValidationFailed(fields={"agency_id": "Không có cơ quan với mã này."}))
     try:
-        callback, _ = service.request(full_name=body.full_name, phone=body.phone, note=body.note,
-                                      conversation_id=body.conversation_id,
-                                      trusted=trusted, idempotency_key=idempotency_key)
+        callback, _ = service.request(
+            full_name=body.full_name,
+            phone=body.phone,
+            note=body.note,
+            conversation_id=body.conversation_id,
+            trusted=trusted,
+            idempotency_key=idempotency_key,
+            case_code=body.case_code,
+            agency_id=agency,
+        )
     except PortalError as exc:
         return _error(exc)
     return CallbackCreated(id=callback.id)

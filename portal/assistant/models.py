@@ -33,6 +33,8 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the agency whose desk may read it: set when a call-back from it is routed (None: central desk only)
+    agency_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     __table_args__ = (
         Index("ix_assistant_conversations_last", "last_message_at", "id"),
@@ -72,6 +74,9 @@ class CallbackRequest(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(64))
     citizen_id: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(12))  # "assistant" (service token) | "public"
+    # the agency whose tiep_nhan staff phone back: from the case code or the agency chosen by the caller;
+    # None: nothing said where it belongs, so only the central desk (admin) sees it
+    agency_id: Mapped[str | None] = mapped_column(String(32), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(8), default=CALLBACK_OPEN)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +19,7 @@ from portal.assistant.models import (
     ChatMessage,
     Conversation,
 )
+from portal.models import Application
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,14 @@ class ConversationRepository:
         """Create the conversation unless it exists (two tabs may send their first message at once)."""
         stmt = (
             self._insert()(Conversation)
-            .values(id=conversation_id, citizen_id=citizen_id, lang=lang, started_at=at, last_message_at=at,
-                    message_count=0)
+            .values(
+                id=conversation_id,
+                citizen_id=citizen_id,
+                lang=lang,
+                started_at=at,
+                last_message_at=at,
+                message_count=0,
+            )
             .on_conflict_do_nothing(index_elements=[Conversation.id])
         )
         self.session.execute(stmt)
@@ -84,14 +92,32 @@ class ConversationRepository:
         message.rated_at = at
         self.session.flush()
 
-    def recent(self, *, before: tuple[datetime, str] | None = None, only_unhelpful: bool = False,
-               limit: int = 50) -> list[ConversationRow]:
-        """Conversations by last activity, newest first (keyset pages), with their rating counts."""
+    def route(self, conversation_id: str, agency_id: str) -> None:
+        """Give an unrouted conversation to an agency (the first routed call-back from it decides)."""
+        self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.agency_id.is_(None))
+            .values(agency_id=agency_id)
+        )
+
+    def recent(
+        self,
+        *,
+        before: tuple[datetime, str] | None = None,
+        only_unhelpful: bool = False,
+        limit: int = 50,
+        agency_id: str | None = None,
+    ) -> list[ConversationRow]:
+        """Conversations by last activity, newest first (keyset pages), with their rating counts.
+        ``agency_id``: only those routed to that agency; None: all of them (the central desk)."""
         helpful = func.count(ChatMessage.id).filter(ChatMessage.rating == "helpful")
         unhelpful = func.count(ChatMessage.id).filter(ChatMessage.rating == "unhelpful")
         ratings = (
-            select(ChatMessage.conversation_id.label("cid"), helpful.label("helpful"),
-                   unhelpful.label("unhelpful"))
+            select(
+                ChatMessage.conversation_id.label("cid"),
+                helpful.label("helpful"),
+                unhelpful.label("unhelpful"),
+            )
             .where(ChatMessage.rating.is_not(None))
             .group_by(ChatMessage.conversation_id)
             .subquery()
@@ -104,10 +130,16 @@ class ConversationRepository:
         )
         if before is not None:
             at, cid = before
-            stmt = stmt.where(or_(Conversation.last_message_at < at,
-                                  and_(Conversation.last_message_at == at, Conversation.id < cid)))
+            stmt = stmt.where(
+                or_(
+                    Conversation.last_message_at < at,
+                    and_(Conversation.last_message_at == at, Conversation.id < cid),
+                )
+            )
         if only_unhelpful:
             stmt = stmt.where(ratings.c.unhelpful > 0)
+        if agency_id is not None:
+            stmt = stmt.where(Conversation.agency_id == agency_id)
         return [ConversationRow(c, int(h), int(u)) for c, h, u in self.session.execute(stmt).all()]
 
 
@@ -126,31 +158,51 @@ class CallbackRepository:
     def by_idempotency_key(self, key: str) -> CallbackRequest | None:
         return self.session.scalar(select(CallbackRequest).where(CallbackRequest.idempotency_key == key))
 
-    def open(self, *, limit: int = 200) -> list[CallbackRequest]:
+    def agency_of_case(self, case_code: str) -> str | None:
+        """The agency handling a submitted case (None: no such case)."""
+        return self.session.scalar(
+            select(Application.agency_id).where(Application.case_code == case_code.strip().upper())
+        )
+
+    @staticmethod
+    def _scoped(stmt: Any, agency_id: str | None) -> Any:
+        """An agency's desk sees the requests routed to it; None (the central desk) sees all of them."""
+        return stmt if agency_id is None else stmt.where(CallbackRequest.agency_id == agency_id)
+
+    def open(self, *, agency_id: str | None = None, limit: int = 200) -> list[CallbackRequest]:
         """Open requests, oldest first: the longest-waiting caller is phoned first."""
-        return list(self.session.scalars(
-            select(CallbackRequest).where(CallbackRequest.status == CALLBACK_OPEN)
-            .order_by(CallbackRequest.created_at, CallbackRequest.id).limit(limit)
-        ))
+        stmt = self._scoped(select(CallbackRequest).where(CallbackRequest.status == CALLBACK_OPEN), agency_id)
+        return list(
+            self.session.scalars(stmt.order_by(CallbackRequest.created_at, CallbackRequest.id).limit(limit))
+        )
 
-    def done(self, *, limit: int = 50) -> list[CallbackRequest]:
-        return list(self.session.scalars(
-            select(CallbackRequest).where(CallbackRequest.status == CALLBACK_DONE)
-            .order_by(CallbackRequest.done_at.desc(), CallbackRequest.id).limit(limit)
-        ))
+    def done(self, *, agency_id: str | None = None, limit: int = 50) -> list[CallbackRequest]:
+        stmt = self._scoped(select(CallbackRequest).where(CallbackRequest.status == CALLBACK_DONE), agency_id)
+        return list(
+            self.session.scalars(
+                stmt.order_by(CallbackRequest.done_at.desc(), CallbackRequest.id).limit(limit)
+            )
+        )
 
-    def count_open(self) -> int:
-        return int(self.session.scalar(
-            select(func.count()).select_from(CallbackRequest).where(CallbackRequest.status == CALLBACK_OPEN)
-        ) or 0)
+    def count_open(self, *, agency_id: str | None = None) -> int:
+        stmt = self._scoped(
+            select(func.count()).select_from(CallbackRequest).where(CallbackRequest.status == CALLBACK_OPEN),
+            agency_id,
+        )
+        return int(self.session.scalar(stmt) or 0)
 
     def mark_done(self, callback_id: str, *, staff_id: int, staff_name: str, note: str, at: datetime) -> bool:
         """Close an open request; False when it was already closed (by someone else, a moment ago)."""
         closed = self.session.execute(
             update(CallbackRequest)
             .where(CallbackRequest.id == callback_id, CallbackRequest.status == CALLBACK_OPEN)
-            .values(status=CALLBACK_DONE, done_at=at, done_by_id=staff_id, done_by_name=staff_name,
-                    staff_note=note)
+            .values(
+                status=CALLBACK_DONE,
+                done_at=at,
+                done_by_id=staff_id,
+                done_by_name=staff_name,
+                staff_note=note,
+            )
             .returning(CallbackRequest.id)
         ).first()
         return closed is not None

@@ -83,8 +83,16 @@ class ChatService:
     def history(self, conversation_id: str | None, *, limit: int = 100) -> list[ChatMessage]:
         return self.repo.messages(conversation_id, limit=limit) if conversation_id else []
 
-    def record_turn(self, conversation_id: str, *, citizen_id: int | None, lang: str, turn: Turn,
-                    answer: list[BotMessage] | None, at: datetime | None = None) -> list[ChatMessage]:
+    def record_turn(
+        self,
+        conversation_id: str,
+        *,
+        citizen_id: int | None,
+        lang: str,
+        turn: Turn,
+        answer: list[BotMessage] | None,
+        at: datetime | None = None,
+    ) -> list[ChatMessage]:
         """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable)."""
         at = at or utcnow()
         self.repo.ensure(conversation_id, citizen_id=citizen_id, lang=lang, at=at)
@@ -105,21 +113,54 @@ class ChatService:
         self.repo.rollback()
 
     @staticmethod
-    def _rows(conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None,
-              at: datetime) -> list[ChatMessage]:
-        rows = [ChatMessage(conversation_id=conversation_id, direction=INCOMING, kind=ANSWER, text=shown,
-                            payload=turn.payload, buttons=[], at=at)]
+    def _rows(
+        conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None, at: datetime
+    ) -> list[ChatMessage]:
+        rows = [
+            ChatMessage(
+                conversation_id=conversation_id,
+                direction=INCOMING,
+                kind=ANSWER,
+                text=shown,
+                payload=turn.payload,
+                buttons=[],
+                at=at,
+            )
+        ]
         if answer is None:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=UNAVAILABLE,
-                                    text=UNAVAILABLE_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=UNAVAILABLE,
+                    text=UNAVAILABLE_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         elif not answer:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=EMPTY,
-                                    text=EMPTY_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=EMPTY,
+                    text=EMPTY_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         else:
-            rows += [ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=ANSWER,
-                                 text=m.text, at=at,
-                                 buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons])
-                     for m in answer]
+            rows += [
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=ANSWER,
+                    text=m.text,
+                    at=at,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons],
+                )
+                for m in answer
+            ]
             rows[-1].rateable = True  # one rating per answer: on its last message
         return rows
 
@@ -157,20 +198,40 @@ class TranscriptService:
     def __init__(self, repo: ConversationRepository) -> None:
         self.repo = repo
 
-    def recent(self, *, before: tuple[datetime, str] | None, only_unhelpful: bool,
-               limit: int = 50) -> list[ConversationRow]:
-        return self.repo.recent(before=before, only_unhelpful=only_unhelpful, limit=limit)
+    def recent(
+        self,
+        *,
+        before: tuple[datetime, str] | None,
+        only_unhelpful: bool,
+        limit: int = 50,
+        agency_id: str | None = None,
+    ) -> list[ConversationRow]:
+        return self.repo.recent(
+            before=before, only_unhelpful=only_unhelpful, limit=limit, agency_id=agency_id
+        )
 
-    def transcript(self, conversation_id: str) -> tuple[Any, list[MaskedMessage]]:
+    def transcript(
+        self, conversation_id: str, *, agency_id: str | None = None
+    ) -> tuple[Any, list[MaskedMessage]]:
+        """``agency_id``: the reader's agency (None: the central desk, which reads every conversation)."""
         conversation = self.repo.get(conversation_id)
-        if conversation is None:
+        if conversation is None or (agency_id is not None and conversation.agency_id != agency_id):
             raise NotFound("Không tìm thấy cuộc trò chuyện.")
         messages = [
             MaskedMessage(
-                id=m.id, direction=m.direction, kind=m.kind, text=mask_personal_data(m.text),
-                buttons=[{"title": mask_personal_data(b.get("title")),
-                          "payload": mask_personal_data(b.get("payload"))} for b in (m.buttons or [])],
-                at=m.at, rating=m.rating,
+                id=m.id,
+                direction=m.direction,
+                kind=m.kind,
+                text=mask_personal_data(m.text),
+                buttons=[
+                    {
+                        "title": mask_personal_data(b.get("title")),
+                        "payload": mask_personal_data(b.get("payload")),
+                    }
+                    for b in (m.buttons or [])
+                ],
+                at=m.at,
+                rating=m.rating,
             )
             for m in self.repo.messages(conversation_id, limit=1000)
         ]
@@ -182,9 +243,21 @@ class CallbackService:
         self.repo = repo
         self.conversations = conversations
 
-    def request(self, *, full_name: Any, phone: Any, note: Any, conversation_id: Any, trusted: bool,
-                idempotency_key: str | None = None) -> tuple[CallbackRequest, bool]:
-        """A call-back request; returns (request, created). ``trusted``: the assistant's service token."""
+    def request(
+        self,
+        *,
+        full_name: Any,
+        phone: Any,
+        note: Any,
+        conversation_id: Any,
+        trusted: bool,
+        idempotency_key: str | None = None,
+        case_code: Any = None,
+        agency_id: str | None = None,
+    ) -> tuple[CallbackRequest, bool]:
+        """A call-back request; returns (request, created). ``trusted``: the assistant's service token.
+        It goes to the desk of the agency handling ``case_code`` when that case exists, else to
+        ``agency_id`` (checked by the caller against the catalogue), else to the central desk only."""
         name, raw_phone = _text(full_name), _text(phone)
         note_text, conv = _text(note), _text(conversation_id)
         errors: dict[str, str] = {}
@@ -213,24 +286,38 @@ class CallbackService:
         if trusted and conv:
             conversation = self.conversations.get(conv)
             citizen_id = conversation.citizen_id if conversation is not None else None
+        code = _text(case_code)
+        routed = (self.repo.agency_of_case(code) if code and len(code) <= 40 else None) or agency_id
+        if trusted and conv and routed:
+            self.conversations.route(conv, routed)  # its transcript goes with it
         callback = CallbackRequest(
-            id=str(uuid.uuid4()), full_name=name, phone=normalised, note=note_text,
+            id=str(uuid.uuid4()),
+            full_name=name,
+            phone=normalised,
+            note=note_text,
+            agency_id=routed,
             # only the assistant's own sender ids are trusted to point at a transcript
-            conversation_id=(conv or None) if trusted else None, citizen_id=citizen_id,
-            source="assistant" if trusted else "public", idempotency_key=idempotency_key or None,
+            conversation_id=(conv or None) if trusted else None,
+            citizen_id=citizen_id,
+            source="assistant" if trusted else "public",
+            idempotency_key=idempotency_key or None,
             created_at=utcnow(),
         )
         return self.repo.add(callback), True
 
-    def mark_done(self, callback_id: str, *, staff_id: int, staff_name: str, note: str) -> None:
+    def mark_done(
+        self, callback_id: str, *, staff_id: int, staff_name: str, note: str, agency_id: str | None = None
+    ) -> None:
+        """``agency_id``: the staff member's agency (None: the central desk, which handles any)."""
         callback = self.repo.get(callback_id)
-        if callback is None:
+        if callback is None or (agency_id is not None and callback.agency_id != agency_id):
             raise NotFound("Không tìm thấy yêu cầu gọi lại.")
         note = note.strip()
         if len(note) > 1000:
             raise ValidationFailed(fields={"note": "Ghi chú không được dài quá 1.000 ký tự."})
-        if not self.repo.mark_done(callback_id, staff_id=staff_id, staff_name=staff_name, note=note,
-                                   at=utcnow()):
+        if not self.repo.mark_done(
+            callback_id, staff_id=staff_id, staff_name=staff_name, note=note, at=utcnow()
+        ):
             raise Conflict("Yêu cầu này đã được đánh dấu xử lý xong trước đó.")
 
 

@@ -1,7 +1,9 @@
 """Staff pages of the assistant under /can-bo: masked chat transcripts, call-back requests.
 
 Uses the back office's staff session and role dependency; open to ``tiep_nhan`` (the one-stop
-desk, who phones citizens back) and ``admin``.
+desk, who phones citizens back) and ``admin``. A ``tiep_nhan`` sees only what was routed to their
+agency (a call-back about one of its cases, or addressed to it, and the conversation it came from);
+``admin`` is the central desk: everything, including what nobody routed. Anything else is a 404.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ Callbacks = Annotated[CallbackService, Depends(callback_service)]
 PAGE = 50
 
 
+def _scope(staff: StaffMember) -> str | None:
+    """The agency whose call-backs and transcripts this staff member reads; None: all (central desk)."""
+    return None if staff.has_role("admin") else staff.agency_id
+
+
 def _cursor(value: str) -> tuple[datetime, str] | None:
     at, _, cid = value.partition("|")
     try:
@@ -55,51 +62,93 @@ def _cursor(value: str) -> tuple[datetime, str] | None:
 
 
 @router.get("/tro-ly-ao")
-def conversations(request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "",
-                  chua_co_ich: str = "") -> Response:
-    rows = transcripts.recent(before=_cursor(truoc) if truoc else None, only_unhelpful=chua_co_ich == "1",
-                              limit=PAGE + 1)
+def conversations(
+    request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "", chua_co_ich: str = ""
+) -> Response:
+    rows = transcripts.recent(
+        before=_cursor(truoc) if truoc else None,
+        only_unhelpful=chua_co_ich == "1",
+        limit=PAGE + 1,
+        agency_id=_scope(staff),
+    )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     last = rows[-1].conversation if rows else None
     next_cursor = f"{last.last_message_at.isoformat()}|{last.id}" if more and last else ""
-    return page(request, "assistant/staff_conversations.html", staff,
-                {"rows": rows, "next_cursor": next_cursor, "only_unhelpful": chua_co_ich == "1",
-                 "first_page": not truoc})
+    return page(
+        request,
+        "assistant/staff_conversations.html",
+        staff,
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "only_unhelpful": chua_co_ich == "1",
+            "first_page": not truoc,
+        },
+    )
 
 
 @router.get("/tro-ly-ao/{conversation_id}")
 def transcript(request: Request, conversation_id: str, staff: Reviewer, transcripts: Transcripts) -> Response:
-    conversation, messages = transcripts.transcript(conversation_id)
-    return page(request, "assistant/staff_transcript.html", staff,
-                {"conversation": conversation, "messages": messages})
+    conversation, messages = transcripts.transcript(conversation_id, agency_id=_scope(staff))
+    return page(
+        request,
+        "assistant/staff_transcript.html",
+        staff,
+        {"conversation": conversation, "messages": messages},
+    )
 
 
 @router.get("/goi-lai")
 def callbacks_page(request: Request, staff: Reviewer, session: DbSession) -> Response:
     repo = CallbackRepository(session)
-    return page(request, "assistant/staff_callbacks.html", staff,
-                {"open": repo.open(), "done": repo.done(), "errors": {}, "values": {}})
+    scope = _scope(staff)
+    return page(
+        request,
+        "assistant/staff_callbacks.html",
+        staff,
+        {
+            "open": repo.open(agency_id=scope),
+            "done": repo.done(agency_id=scope),
+            "errors": {},
+            "values": {},
+            "central": scope is None,
+        },
+    )
 
 
 @router.post("/goi-lai/{callback_id}/xong")
-async def callback_done(request: Request, callback_id: str, staff: Reviewer,
-                        callbacks: Callbacks) -> Response:
+async def callback_done(
+    request: Request, callback_id: str, staff: Reviewer, callbacks: Callbacks
+) -> Response:
     form = await request.form()
     note = str(form.get("note") or "")
     return await run_in_threadpool(_callback_done, request, callback_id, staff, callbacks, note)
 
 
-def _callback_done(request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService,
-                   note: str) -> Response:
+def _callback_done(
+    request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService, note: str
+) -> Response:
+    scope = _scope(staff)
     try:
-        callbacks.mark_done(callback_id, staff_id=staff.id, staff_name=staff.full_name, note=note)
+        callbacks.mark_done(
+            callback_id, staff_id=staff.id, staff_name=staff.full_name, note=note, agency_id=scope
+        )
     except ValidationFailed as exc:
         repo = callbacks.repo
-        return page(request, "assistant/staff_callbacks.html", staff,
-                    {"open": repo.open(), "done": repo.done(),
-                     "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
-                     "values": {f"note-{callback_id}": note}}, status=422)
+        return page(
+            request,
+            "assistant/staff_callbacks.html",
+            staff,
+            {
+                "open": repo.open(agency_id=scope),
+                "done": repo.done(agency_id=scope),
+                "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
+                "values": {f"note-{callback_id}": note},
+                "central": scope is None,
+            },
+            status=422,
+        )
     except Conflict as exc:
         flash(request, i18n.gettext(exc.message))
         return redirect(request, "/can-bo/goi-lai")

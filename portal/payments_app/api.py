@@ -1,4 +1,5 @@
-"""JSON API for the assistant: a student's invoices by student code + the parent's phone."""
+"""JSON API for the assistant: a student's invoices by student code + the link code on the school's notice
+(the parent's phone is no proof: anyone may know it)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pydantic import BaseModel
 from portal import i18n
 from portal.api.v1 import ERRORS
 from portal.deps import DbSession, SettingsDep, lookup_client
-from portal.errors import RateLimited
+from portal.errors import PortalError, RateLimited
 from portal.payments_app.repository import SchoolRepository
 from portal.payments_app.schools import SchoolFeeService, link_token
+from portal.payments_app.schools import link_code as normalise_link_code
+from portal.payments_app.web import LINK_ATTEMPTS_PER_STUDENT
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
-from workflows.validators import InvalidValue
-from workflows.validators import phone as normalise_phone
 
 router = Router(prefix="/api/v1/fees", tags=["school fees"])
 
@@ -40,35 +41,47 @@ def _not_found() -> JSONResponse:
         {
             "error": {
                 "code": "student_not_found",
-                "message": "Không tìm thấy học sinh với mã học sinh và số điện thoại này.",
+                "message": "Không tìm thấy học sinh với mã học sinh và mã liên kết phụ huynh này.",
             }
         },
         status_code=404,
     )
 
 
-@router.get("/invoices", responses=ERRORS, summary="A student's invoices (student code + parent's phone)")
+def _error(exc: PortalError) -> JSONResponse:
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
+
+
+@router.get(
+    "/invoices",
+    responses=ERRORS,
+    summary="A student's invoices (student code + the parent link code printed on the school's notice)",
+)
 def student_invoices(
     request: Request,
     session: DbSession,
     settings: SettingsDep,
     student_code: str = Query(..., max_length=20),
-    phone: str = Query(..., max_length=20),
+    link_code: str = Query("", max_length=20),
 ) -> JSONResponse:
-    """Items newest first; `pay_url` opens the portal's payment page for one item (or all unpaid)."""
-    # the assistant's lookups count against the person it acts for, like theirs on the page
+    """Items newest first; `pay_url` opens the portal's payment page for one item (or all unpaid).
+    Wrong or missing link codes are counted per student, also for the assistant (it relays anyone)."""
+    code = student_code.strip().upper()
     limiter = RateLimiter(session)
+    # the assistant's lookups count against the person it acts for, like theirs on the page
     if (
         limiter.hit(f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
         > settings.tracking_max_lookups
     ):
-        raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
-    try:
-        student = SchoolFeeService(session).find_student(student_code, normalise_phone(phone))
-    except InvalidValue:
-        student = None
+        return _error(RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút."))
+    entered = normalise_link_code(link_code)
+    if entered is None:
+        return _not_found()
+    if limiter.hit(f"fee-link:{code}", window_seconds=3600) > LINK_ATTEMPTS_PER_STUDENT:
+        return _error(RateLimited("Đã tra cứu học sinh này quá nhiều lần; vui lòng thử lại sau."))
+    student = SchoolFeeService(session).find_student(code, entered)
     if student is None:
-        return _not_found()  # answered, not raised: the rate-limit hit above is committed
+        return _not_found()  # answered, not raised: the rate-limit hits above are committed
     repo = SchoolRepository(session)
     school, klass = repo.school(student.school_id), repo.school_class(student.class_id)
     base = str(settings.base_url).rstrip("/")

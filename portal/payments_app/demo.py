@@ -1,20 +1,24 @@
-"""Demo school fees for `make run`: a school, two classes, students (two of them the demo parent's),
-fee items and this month's invoices. Idempotent: a second run changes nothing."""
+"""Demo school fees for `make run`: a school, two classes, students (two of them the demo parent's,
+linked to the demo citizen account as if the parent had entered their link codes), fee items and this
+month's invoices. Idempotent: a second run changes nothing."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
+from portal.models import Citizen
 from portal.payments_app.models import School
 from portal.payments_app.repository import SchoolRepository
-from portal.payments_app.schools import SchoolFeeService
+from portal.payments_app.schools import SchoolFeeService, show_link_code
 from workflows.calendar import VN_TZ
 
 DEMO_SCHOOL = "79760101"
 DEMO_AGENCY = "H29.41.04"  # the back office's demo agency: its accountant ketoan@demo manages the school
+DEMO_PARENT_PHONE = "0912345678"  # the demo citizen of portal.demo (when it exists)
 DEMO_STUDENTS = (
     "Mã học sinh,Họ và tên,Lớp,Số định danh (CCCD),SĐT phụ huynh\n"
     "7976010001,Nguyễn Minh An,1A,079215000001,0912345678\n"
@@ -71,9 +75,24 @@ def seed_payments_demo(session: Session) -> list[str]:
                 issued_by="Dữ liệu mẫu",
             ).created
         )
-    if result.created or issued:
+    linked = _link_demo_parent(session, school)
+    if result.created or issued or linked:
+        codes = ", ".join(f"{s.code} {show_link_code(s.link_code)}" for s in repo.students_of(school.id))
         created.append(
             f"school fees: {result.created} students, {issued} invoices for {period} "
-            "(parent 0912345678 has 7976010001 and 7976010004; accountant ketoan@demo; /hoc-phi)"
+            f"(citizen {DEMO_PARENT_PHONE} is linked to {', '.join(linked) or 'no student yet'}; "
+            f"student code + parent link code: {codes}; the accountant ketoan@demo sees them "
+            "on each class page; /hoc-phi)"
         )
     return created
+
+
+def _link_demo_parent(session: Session, school: School) -> list[str]:
+    """The school told us the demo citizen is the parent of these students (seed data only: a real
+    link needs the code from the notice)."""
+    citizen = session.scalars(select(Citizen).where(Citizen.phone == DEMO_PARENT_PHONE)).first()
+    if citizen is None:
+        return []
+    fees = SchoolFeeService(session)
+    children = [s for s in fees.repo.students_of(school.id) if s.parent_phone == DEMO_PARENT_PHONE]
+    return [s.code for s in children if fees.link_parent(citizen.id, s)]

@@ -8,6 +8,7 @@ DELETE (triggers in migration 0004_payments). Amounts are integer đồng.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -78,6 +79,16 @@ class SchoolClass(Base):
     __table_args__ = (UniqueConstraint("school_id", "name", name="uq_fee_classes_school_name"),)
 
 
+# A parent's proof of a link to a student, printed on the school's fee notice (thông báo thu): 8 characters
+# without I, O, 0 and 1 (read off paper without doubt), 40 bits; guesses are rate-limited per student.
+LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LINK_CODE_LENGTH = 8
+
+
+def new_link_code() -> str:
+    return "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+
+
 class Student(Base):
     __tablename__ = "fee_students"
 
@@ -91,6 +102,23 @@ class Student(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
+    # the parent phone above is what the school was told, not a proof: this code (LINK_CODE_ALPHABET) is
+    link_code: Mapped[str | None] = mapped_column(String(LINK_CODE_LENGTH), default=new_link_code)
+
+
+class StudentLink(Base):
+    """A citizen account linked to a student by a parent who entered the student's link code."""
+
+    __tablename__ = "fee_student_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("fee_students.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("citizen_id", "student_id", name="uq_fee_student_links_citizen_student"),
+    )
 
 
 FEE_UNITS = ("day", "month", "term", "once")

@@ -172,19 +172,31 @@ def _attempt(a: PaymentAttempt) -> dict[str, Any]:
 
 
 def daily_findings(
-    session: Session, day: date, *, stale_after: timedelta, now: datetime | None = None
+    session: Session,
+    day: date,
+    *,
+    stale_after: timedelta,
+    now: datetime | None = None,
+    agency_id: str | None = None,
 ) -> DailyFindings:
     """Everything an accountant should look at: held payments, unanswered ones, odd IPNs, stuck refunds,
-    statement lines that matched nothing, and any attempt whose ledger does not add up."""
+    statement lines that matched nothing, and any attempt whose ledger does not add up.
+    ``agency_id``: only that agency's cases and schools (an accountant's view); None: all (admin, job)."""
     now = now or utcnow()
     start = datetime.combine(day, time.min, VN_TZ)
     end = start + timedelta(days=1)
     repo = PaymentRepository(session)
     found = DailyFindings(day)
-    found.needs_review = [_attempt(a) for a in repo.in_states((NEEDS_REVIEW,))]
-    found.stale_pending = [_attempt(a) for a in repo.in_states((PENDING,), before=now - stale_after)]
-    stuck = repo.refunds_in_state(REFUND_REQUESTED, before=now - timedelta(hours=1))
-    failed = [r for r in repo.refunds_in_state(REFUND_FAILED) if r.settled_at and start <= r.settled_at < end]
+    found.needs_review = [_attempt(a) for a in repo.in_states((NEEDS_REVIEW,), agency_id=agency_id)]
+    found.stale_pending = [
+        _attempt(a) for a in repo.in_states((PENDING,), before=now - stale_after, agency_id=agency_id)
+    ]
+    stuck = repo.refunds_in_state(REFUND_REQUESTED, before=now - timedelta(hours=1), agency_id=agency_id)
+    failed = [
+        r
+        for r in repo.refunds_in_state(REFUND_FAILED, agency_id=agency_id)
+        if r.settled_at and start <= r.settled_at < end
+    ]
     found.refunds = [
         {
             "refund_id": r.id,
@@ -197,8 +209,12 @@ def daily_findings(
     ]
     found.alerts = [
         {"attempt_id": e.attempt_id, "kind": e.kind, **e.detail}
-        for e in repo.events_between(("ipn_amount_mismatch", "querydr_amount_mismatch"), start, end)
+        for e in repo.events_between(
+            ("ipn_amount_mismatch", "querydr_amount_mismatch"), start, end, agency_id=agency_id
+        )
     ]
+    schools = SchoolRepository(session)
+    school_ids = None if agency_id is None else [s.id for s in schools.schools(agency_id)]
     found.statement_lines = [
         {
             "line_id": x.id,
@@ -207,17 +223,18 @@ def daily_findings(
             "memo": x.memo,
             "result": RESULT_LABELS.get(x.result, x.result),
         }
-        for x in SchoolRepository(session).lines_needing_review()
+        for x in schools.lines_needing_review(school_ids)
     ]
-    found.ledger_mismatches = ledger_mismatches(session)
-    found.totals = repo.ledger_totals(start, end)
+    found.ledger_mismatches = ledger_mismatches(session, agency_id=agency_id)
+    found.totals = repo.ledger_totals(start, end, agency_id=agency_id)
     return found
 
 
-def ledger_mismatches(session: Session) -> list[dict[str, Any]]:
+def ledger_mismatches(session: Session, *, agency_id: str | None = None) -> list[dict[str, Any]]:
     """Attempts whose ledger lines do not equal what they received minus what was refunded."""
     out = []
-    for txn_ref, state, amount, in_ledger, refunded in PaymentRepository(session).ledger_vs_attempts():
+    rows = PaymentRepository(session).ledger_vs_attempts(agency_id)
+    for txn_ref, state, amount, in_ledger, refunded in rows:
         expected = (amount if state in MONEY_IN_STATES else 0) - refunded
         if in_ledger != expected:
             out.append({"txn_ref": txn_ref, "state": state, "expected": expected, "ledger": in_ledger})

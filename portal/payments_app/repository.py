@@ -31,6 +31,7 @@ from portal.payments_app.models import (
     StatementImport,
     StatementLine,
     Student,
+    StudentLink,
 )
 
 
@@ -219,10 +220,14 @@ class PaymentRepository:
         )
         return self.session.scalars(stmt).first()
 
-    def refunds_in_state(self, state: str, before: datetime | None = None) -> list[Refund]:
+    def refunds_in_state(
+        self, state: str, before: datetime | None = None, *, agency_id: str | None = None
+    ) -> list[Refund]:
         stmt = select(Refund).where(Refund.state == state)
         if before is not None:
             stmt = stmt.where(Refund.created_at <= before)
+        if agency_id is not None:
+            stmt = stmt.where(Refund.attempt_id.in_(self._scoped(select(PaymentAttempt.id), agency_id)))
         return list(self.session.scalars(stmt.order_by(Refund.id)))
 
     # -- ledger and history ------------------------------------------------------------------------------
@@ -236,14 +241,27 @@ class PaymentRepository:
         stmt = select(LedgerEntry).where(LedgerEntry.attempt_id == attempt_id).order_by(LedgerEntry.id)
         return list(self.session.scalars(stmt))
 
-    def ledger_totals(self, start: datetime | None = None, end: datetime | None = None) -> dict[str, int]:
+    def ledger_totals(
+        self, start: datetime | None = None, end: datetime | None = None, *, agency_id: str | None = None
+    ) -> dict[str, int]:
         stmt = select(LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.kind)
         if start is not None and end is not None:
             stmt = stmt.where(LedgerEntry.at >= start, LedgerEntry.at < end)
+        if agency_id is not None:
+            # a line belongs to the agency of its school, of its case, or of the attempt it records
+            stmt = stmt.where(
+                or_(
+                    LedgerEntry.school_id.in_(select(School.id).where(School.agency_id == agency_id)),
+                    LedgerEntry.application_id.in_(
+                        select(Application.id).where(Application.agency_id == agency_id)
+                    ),
+                    LedgerEntry.attempt_id.in_(self._scoped(select(PaymentAttempt.id), agency_id)),
+                )
+            )
         return {kind: int(total) for kind, total in self.session.execute(stmt)}
 
-    def ledger_vs_attempts(self) -> list[tuple[str, str, int, int, int]]:
-        """(txn_ref, state, amount, ledger sum, refunds done) for every attempt."""
+    def ledger_vs_attempts(self, agency_id: str | None = None) -> list[tuple[str, str, int, int, int]]:
+        """(txn_ref, state, amount, ledger sum, refunds done) for every attempt (of the agency)."""
         ledger = (
             select(LedgerEntry.attempt_id, func.sum(LedgerEntry.amount).label("total"))
             .where(LedgerEntry.attempt_id.is_not(None))
@@ -267,6 +285,7 @@ class PaymentRepository:
             .outerjoin(ledger, ledger.c.attempt_id == PaymentAttempt.id)
             .outerjoin(refunds, refunds.c.attempt_id == PaymentAttempt.id)
         )
+        stmt = self._scoped(stmt, agency_id)
         return [(r, s, int(a), int(lg), int(rf)) for r, s, a, lg, rf in self.session.execute(stmt)]
 
     def add_event(self, **values: Any) -> None:
@@ -276,13 +295,15 @@ class PaymentRepository:
         stmt = select(PaymentEvent).where(PaymentEvent.attempt_id == attempt_id).order_by(PaymentEvent.id)
         return list(self.session.scalars(stmt))
 
-    def events_between(self, kinds: Sequence[str], start: datetime, end: datetime) -> list[PaymentEvent]:
-        stmt = (
-            select(PaymentEvent)
-            .where(PaymentEvent.kind.in_(kinds), PaymentEvent.at >= start, PaymentEvent.at < end)
-            .order_by(PaymentEvent.id)
+    def events_between(
+        self, kinds: Sequence[str], start: datetime, end: datetime, *, agency_id: str | None = None
+    ) -> list[PaymentEvent]:
+        stmt = select(PaymentEvent).where(
+            PaymentEvent.kind.in_(kinds), PaymentEvent.at >= start, PaymentEvent.at < end
         )
-        return list(self.session.scalars(stmt))
+        if agency_id is not None:
+            stmt = stmt.where(PaymentEvent.attempt_id.in_(self._scoped(select(PaymentAttempt.id), agency_id)))
+        return list(self.session.scalars(stmt.order_by(PaymentEvent.id)))
 
     def save_report(self, day: date, data: dict[str, Any]) -> None:
         row = self.session.get(DailyReport, day)
@@ -368,13 +389,21 @@ class SchoolRepository:
             return {}
         return {s.code: s for s in self.session.scalars(select(Student).where(Student.code.in_(wanted)))}
 
-    def students_by_phone(self, phone: str) -> list[Student]:
+    def linked_students(self, citizen_id: int) -> list[Student]:
+        """The active students a citizen linked with their link codes."""
         stmt = (
             select(Student)
-            .where(Student.parent_phone == phone, Student.active.is_(True))
+            .join(StudentLink, StudentLink.student_id == Student.id)
+            .where(StudentLink.citizen_id == citizen_id, Student.active.is_(True))
             .order_by(Student.full_name, Student.id)
         )
         return list(self.session.scalars(stmt))
+
+    def is_linked(self, citizen_id: int, student_id: int) -> bool:
+        stmt = select(StudentLink.id).where(
+            StudentLink.citizen_id == citizen_id, StudentLink.student_id == student_id
+        )
+        return self.session.scalar(stmt) is not None
 
     def students(self, ids: Iterable[int]) -> list[Student]:
         wanted = list(ids)

@@ -20,12 +20,15 @@ from portal.payments_app.models import (
     FEE_UNITS,
     INVOICE_PAID,
     INVOICE_UNPAID,
+    LINK_CODE_ALPHABET,
+    LINK_CODE_LENGTH,
     FeeItem,
     Invoice,
     InvoiceLine,
     School,
     SchoolClass,
     Student,
+    StudentLink,
 )
 from portal.payments_app.repository import SchoolRepository
 from workflows.text import fold
@@ -83,6 +86,20 @@ def period_label(period: str) -> str:
     return period
 
 
+def link_code(value: str) -> str | None:
+    """What a parent typed as the link code, normalised (case, spaces, dashes); None when it cannot
+    be one (wrong length or characters)."""
+    code = "".join(value.split()).replace("-", "").upper()
+    if len(code) != LINK_CODE_LENGTH or any(c not in LINK_CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def show_link_code(code: str | None) -> str:
+    """ABCD2345 → ABCD-2345, as printed on notices."""
+    return f"{code[:4]}-{code[4:]}" if code else ""
+
+
 def link_token(secret: str, purpose: str, value: str) -> str:
     """A short HMAC for links sent to parents (pay links, receipts): no login needed, not guessable."""
     return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), "sha256").hexdigest()[:24]
@@ -99,15 +116,24 @@ class SchoolFeeService:
 
     # -- parents -----------------------------------------------------------------------------------------
 
-    def find_student(self, code: str, phone: str) -> Student | None:
-        """By student code + the parent's phone; None when either does not match (no hint which)."""
+    def find_student(self, code: str, link_code: str) -> Student | None:
+        """By student code + the link code printed on the school's notice (see ``link_code``); None when
+        either does not match (no hint which). The parent's phone is no proof: anyone may know it."""
         student = self.repo.student_by_code(code.strip().upper())
-        if student is None or not student.active:
+        if student is None or not student.active or not student.link_code:
             return None
-        return student if hmac.compare_digest(student.parent_phone, phone) else None
+        return student if hmac.compare_digest(student.link_code, link_code) else None
 
-    def children_of(self, phone: str) -> list[Student]:
-        return self.repo.students_by_phone(phone)
+    def link_parent(self, citizen_id: int, student: Student) -> bool:
+        """Remember that this citizen proved the link (found the student with its link code); False
+        when it was linked before."""
+        if self.repo.is_linked(citizen_id, student.id):
+            return False
+        self.repo.add(StudentLink(citizen_id=citizen_id, student_id=student.id))
+        return True
+
+    def children_of(self, citizen_id: int) -> list[Student]:
+        return self.repo.linked_students(citizen_id)
 
     # -- students from CSV -----------------------------------------------------------------------------
 

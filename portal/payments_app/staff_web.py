@@ -26,7 +26,14 @@ from portal.payments_app import flows
 from portal.payments_app.models import FEE_UNITS, NEEDS_REVIEW, PENDING, PaymentAttempt, School
 from portal.payments_app.reports import class_workbook, daily_findings
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
-from portal.payments_app.schools import UNIT_LABELS, Adjustment, SchoolFeeService, parse_amount, period_label
+from portal.payments_app.schools import (
+    UNIT_LABELS,
+    Adjustment,
+    SchoolFeeService,
+    parse_amount,
+    period_label,
+    show_link_code,
+)
 from portal.payments_app.service import REFUND_LABELS, STATE_LABELS, PaymentService
 from portal.payments_app.statements import RESULT_LABELS, REVIEW_RESULTS, StatementService
 from portal.payments_app.web import Payments, get_gateway
@@ -105,8 +112,10 @@ def report(
     except ValueError:
         day = utcnow().astimezone(VN_TZ).date()
     stale = timedelta(minutes=settings.payment_reconcile_after_minutes) + timedelta(hours=1)
-    findings = daily_findings(session, day, stale_after=stale)
-    stored = PaymentRepository(session).report(day)
+    scope = _scope(staff)
+    findings = daily_findings(session, day, stale_after=stale, agency_id=scope)
+    # the job's stored copy covers every agency: only an admin may compare against it
+    stored = PaymentRepository(session).report(day) if scope is None else None
     return page(
         request,
         "payments/staff/report.html",
@@ -311,6 +320,8 @@ def class_page(
             "period_label": period_label,
             "rows": repo.invoice_rows(school.id, period, klass.id),
             "students": repo.students_in_class(klass.id),
+            # printed on each notice: the parent's proof when linking the child on /hoc-phi
+            "show_link_code": show_link_code,
         },
     )
 

@@ -19,22 +19,30 @@ from starlette.datastructures import FormData
 
 from payments import PaymentError
 from payments.vnpay_codec import RESPONSE_MESSAGES
+from portal import i18n
 from portal.applications.service import ApplicationService
 from portal.deps import Applications, DbSession, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from portal.models import Application, Citizen
+from portal.models import Application
 from portal.payments_app import documents
 from portal.payments_app.fees import fee_due_now
 from portal.payments_app.gateway import IPN_PATH, RETURN_PATH, Gateway
 from portal.payments_app.models import INVOICE_UNPAID, OPEN_STATES, PAID, PROCEDURE_FEE, Invoice, Student
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
-from portal.payments_app.schools import SchoolFeeService, link_token, period_label, token_ok
+from portal.payments_app.schools import (
+    SchoolFeeService,
+    link_code,
+    link_token,
+    period_label,
+    show_link_code,
+    token_ok,
+)
 from portal.payments_app.service import STATE_LABELS, CaseFeeStatus, PaymentService, payment_status_for_case
 from portal.payments_app.statements import vietqr_svg
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.render import redirect, render
+from portal.web.render import flash, redirect, render
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
@@ -289,15 +297,15 @@ async def case_receipt_by_code(request: Request, service: Applications, settings
 
 
 def _granted(request: Request, session: Session) -> list[Student]:
-    """Students this browser may see: looked up with code + phone, opened from a link, or the
-    logged-in citizen's children (the parent phone on the student record is their phone)."""
+    """Students this browser may see: looked up with code + link code, opened from a signed link, or
+    linked to the logged-in citizen's account with the link code. The parent phone on the student
+    record grants nothing: accounts are registered without proving the phone."""
     repo = SchoolRepository(session)
     ids = set(request.session.get(FEE_GRANTS, []))
     students = {s.id: s for s in repo.students(ids)}
     cid = security.current_citizen_id(request)
-    citizen = session.get(Citizen, cid) if cid is not None else None
-    if citizen is not None:
-        students.update({s.id: s for s in repo.students_by_phone(citizen.phone)})
+    if cid is not None:
+        students.update({s.id: s for s in SchoolFeeService(session).children_of(cid)})
     return sorted(students.values(), key=lambda s: (s.full_name, s.id))
 
 
@@ -344,27 +352,58 @@ async def fees_lookup(request: Request, session: DbSession, settings: SettingsDe
 
 
 def _fees_lookup(request: Request, form: FormData, session: Session, settings: Any) -> Response:
+    """Student code + the link code on the school's notice: shows the student's fees in this browser
+    and, for a signed-in citizen, links the student to the account for good."""
     code = str(form.get("student_code") or "").strip().upper()
-    raw_phone = str(form.get("phone") or "")
-    values = {"student_code": code, "phone": raw_phone}
+    raw_link = str(form.get("link_code") or "")
+    values = {"student_code": code, "link_code": raw_link}
     errors: dict[str, str] = {}
     if not code:
-        errors["student_code"] = "Vui lòng nhập mã học sinh (in trên thông báo thu của nhà trường)."
-    try:
-        phone = normalise_phone(raw_phone)
-    except InvalidValue as exc:
-        errors["phone"] = exc.message
-        phone = ""
+        errors["student_code"] = i18n.gettext(
+            "Vui lòng nhập mã học sinh (in trên thông báo thu của nhà trường)."
+        )
+    elif len(code) > 20 or not code.isalnum():
+        errors["student_code"] = i18n.gettext("Mã học sinh gồm chữ và số, tối đa 20 ký tự.")
+    entered = link_code(raw_link)
+    if not raw_link.strip():
+        errors["link_code"] = i18n.gettext("Vui lòng nhập mã liên kết phụ huynh in trên thông báo thu.")
+    elif entered is None:
+        errors["link_code"] = i18n.gettext(
+            "Mã liên kết phụ huynh gồm 8 chữ cái và chữ số in trên thông báo thu, ví dụ ABCD-2345."
+        )
     ctx = _fees_context(request, session, settings)
-    if errors:
+    if errors or entered is None:
         return render(request, "payments/fees.html", {**ctx, "values": values, "errors": errors}, status=422)
-    _limit(request, session, settings)
-    student = SchoolFeeService(session).find_student(code, phone)
+    if _link_attempts_exceeded(request, session, settings, code):
+        # answered, not raised: the limiter's hits must be committed with this request
+        errors["link_code"] = i18n.gettext(
+            "Bạn đã nhập sai quá nhiều lần; vui lòng thử lại sau ít phút hoặc liên hệ nhà trường."
+        )
+        return render(request, "payments/fees.html", {**ctx, "values": values, "errors": errors}, status=429)
+    fees = SchoolFeeService(session)
+    student = fees.find_student(code, entered)
     if student is None:
-        errors["student_code"] = "Không tìm thấy học sinh với mã học sinh và số điện thoại phụ huynh này."
+        errors["link_code"] = i18n.gettext(
+            "Mã học sinh và mã liên kết không khớp; vui lòng đối chiếu với thông báo thu của nhà trường."
+        )
         return render(request, "payments/fees.html", {**ctx, "values": values, "errors": errors}, status=404)
     _grant(request, student)
+    citizen_id = security.current_citizen_id(request)
+    if citizen_id is not None and fees.link_parent(citizen_id, student):
+        flash(request, i18n.gettext("Đã liên kết học sinh với tài khoản của bạn."))
     return redirect(request, "/hoc-phi")
+
+
+LINK_ATTEMPTS_PER_STUDENT = 10  # per hour, from anywhere: 40-bit codes cannot be guessed at this pace
+
+
+def _link_attempts_exceeded(request: Request, session: Session, settings: Any, student_code: str) -> bool:
+    """Counts one attempt per client address and one per student (an attacker changes addresses,
+    not the student they are after); both are counted even when the first is already over."""
+    limiter = RateLimiter(session)
+    per_client = limiter.hit(f"fees:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+    per_student = limiter.hit(f"fee-link:{student_code}", window_seconds=3600)
+    return per_client > settings.tracking_max_lookups or per_student > LINK_ATTEMPTS_PER_STUDENT
 
 
 @router.get("/hoc-phi/hs/{student_code}")
@@ -434,13 +473,15 @@ def invoice_page(request: Request, reference: str, session: DbSession, settings:
     assert school is not None
     qr = vietqr_svg(school, invoice, settings) if invoice.status == INVOICE_UNPAID else None
     attempts = PaymentRepository(session).for_invoice(invoice.id)
+    student = repo.student(invoice.student_id)
     return render(
         request,
         "payments/invoice.html",
         {
             "invoice": invoice,
             "lines": repo.lines(invoice.id),
-            "student": repo.student(invoice.student_id),
+            "student": student,
+            "link_code": show_link_code(student.link_code if student else None),
             "klass": repo.school_class(invoice.class_id),
             "school": school,
             "qr": qr[0] if qr else None,

@@ -96,10 +96,22 @@ def _by_code(session: Session, invoices: list[Invoice]) -> dict[str, tuple[str, 
     return {students[i.student_id]: (i.reference, i.amount) for i in invoices}
 
 
-def lookup(client: TestClient, code: str, phone: str = PARENT_PHONE) -> Any:
+def link_code_of(app: Any, student_code: str) -> str:
+    """The parent link code the school prints on the student's notice."""
+    from portal.payments_app.models import Student
+
+    with app.state.db.sessions() as session:
+        return session.scalars(select(Student.link_code).where(Student.code == student_code)).one()
+
+
+def lookup(client: TestClient, code: str, link_code: str | None = None) -> Any:
+    """/hoc-phi with the student code and (by default, the right) link code from the notice."""
     token = csrf(client, "/hoc-phi")
+    entered = link_code if link_code is not None else link_code_of(client.app, code)
     return client.post(
-        "/hoc-phi", data={"csrf_token": token, "student_code": code, "phone": phone}, follow_redirects=False
+        "/hoc-phi",
+        data={"csrf_token": token, "student_code": code, "link_code": entered},
+        follow_redirects=False,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.payments_app.builders import invoice_status, school_world
+from tests.payments_app.builders import invoice_status, link_code_of, school_world
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).parent.parent / "browser" / "vendor" / "axe-4.10.2.min.js"
@@ -52,7 +52,8 @@ def test_parent_pays_two_invoices_in_chromium(app: FastAPI, live_portal: str, pa
     page.goto(f"{live_portal}/hoc-phi")
     for code in ("7901000001", "7901000003"):
         page.fill("#student_code", code)
-        page.fill("#phone", "0912 345 678")
+        code_on_notice = link_code_of(app, code)
+        page.fill("#link_code", f"{code_on_notice[:4]}-{code_on_notice[4:]}")
         page.get_by_role("button", name="Tra cứu").click()
         page.wait_for_url(f"{live_portal}/hoc-phi")
     assert page.locator("h2", has_text="Nguyễn Minh An").count() == 1

@@ -7,12 +7,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from portal.payments_app.models import Student, StudentLink
 from tests.builders import csrf
 from tests.payments_app.builders import (
+    PARENT_PHONE,
     attempt,
     invoice_status,
     ledger_sum,
+    link_code_of,
     lookup,
     pay_on_sandbox,
     start_school_payment,
@@ -142,42 +146,87 @@ def test_strangers_cannot_pay_or_see_invoices(client: TestClient, world: dict[st
     ref = world["by_code"]["7901000001"][0]
     assert client.get(f"/hoc-phi/hoa-don/{ref}").status_code == 404
     assert start_school_payment(client, [ref]).status_code == 404
-    wrong = lookup(client, "7901000001", phone="0987654321")  # another parent's phone
+    right = link_code_of(client.app, "7901000001")
+    other_child = link_code_of(client.app, "7901000002")
+    wrong = lookup(client, "7901000001", link_code=other_child)  # another student's code
     assert wrong.status_code == 404
-    assert "Không tìm thấy học sinh" in wrong.text
+    assert "Mã học sinh và mã liên kết không khớp" in wrong.text
+    assert f'value="{other_child}"' in wrong.text and 'aria-invalid="true"' in wrong.text  # kept at the field
+    assert client.get(f"/hoc-phi/hoa-don/{ref}").status_code == 404
+    assert lookup(client, "7901000001", link_code=right.lower()).status_code == 303
+    assert client.get(f"/hoc-phi/hoa-don/{ref}").status_code == 200
 
 
 def test_lookup_errors_are_vietnamese_and_no_invoice_is_required(
     client: TestClient, world: dict[str, Any]
 ) -> None:
     token = csrf(client, "/hoc-phi")
-    response = client.post("/hoc-phi", data={"csrf_token": token, "student_code": "", "phone": "12"})
+    response = client.post("/hoc-phi", data={"csrf_token": token, "student_code": "", "link_code": "12"})
     assert response.status_code == 422
     assert "Vui lòng nhập mã học sinh" in response.text
-    assert "Số điện thoại" in response.text
+    assert "Mã liên kết phụ huynh gồm 8 chữ cái và chữ số" in response.text
+    assert 'id="link_code" name="link_code" value="12"' in response.text
+    empty = client.post("/hoc-phi", data={"csrf_token": token, "student_code": "7901000001", "link_code": ""})
+    assert empty.status_code == 422 and "Vui lòng nhập mã liên kết phụ huynh" in empty.text
+    assert 'value="7901000001"' in empty.text
     none = start_school_payment(client, [])
     assert none.status_code == 422 and "Vui lòng chọn ít nhất một khoản" in none.text
 
 
-def test_a_logged_in_parent_sees_their_children(
-    app: FastAPI, client: TestClient, world: dict[str, Any]
-) -> None:
+def _log_in_parent(app: FastAPI, client: TestClient) -> None:
     from portal.demo import DEMO_PASSWORD
     from portal.models import Citizen
     from tests.backoffice.staff_builders import _hash
 
     with app.state.db.sessions() as session:
-        session.add(
-            Citizen(
-                full_name="Nguyễn Văn An", phone="0912345678", email=None, password_hash=_hash(DEMO_PASSWORD)
+        if session.query(Citizen).filter_by(phone=PARENT_PHONE).first() is None:
+            session.add(
+                Citizen(
+                    full_name="Nguyễn Văn An",
+                    phone=PARENT_PHONE,
+                    email=None,
+                    password_hash=_hash(DEMO_PASSWORD),
+                )
             )
-        )
-        session.commit()
+            session.commit()
     token = csrf(client, "/dang-nhap")
-    client.post("/dang-nhap", data={"csrf_token": token, "login": "0912345678", "password": DEMO_PASSWORD})
+    client.post("/dang-nhap", data={"csrf_token": token, "login": PARENT_PHONE, "password": DEMO_PASSWORD})
+
+
+def test_a_logged_in_parent_links_their_children_once(
+    app: FastAPI, client: TestClient, world: dict[str, Any]
+) -> None:
+    _log_in_parent(app, client)
+    page = client.get("/hoc-phi").text
+    assert "Nguyễn Minh An" not in page  # the phone on the student record is no proof
+    assert lookup(client, "7901000001").status_code == 303
+    assert "Đã liên kết học sinh với tài khoản của bạn." in client.get("/hoc-phi").text
+    assert lookup(client, "7901000003").status_code == 303
+    # a new session (log out, log in again): the links stay with the account
+    client.cookies.clear()
+    _log_in_parent(app, client)
     page = client.get("/hoc-phi").text
     assert "Nguyễn Minh An" in page and "Nguyễn Minh Khang" in page
     assert "Trần Bảo Ngọc" not in page  # another parent's child
+    with app.state.db.sessions() as session:
+        assert session.scalar(select(func.count(StudentLink.id))) == 2
+    assert lookup(client, "7901000001").status_code == 303  # entering it again links nothing twice
+    with app.state.db.sessions() as session:
+        assert session.scalar(select(func.count(StudentLink.id))) == 2
+
+
+def test_the_link_code_is_on_the_notice_for_parents_and_accountants(
+    app: FastAPI, client: TestClient, world: dict[str, Any], accountant: TestClient
+) -> None:
+    code = link_code_of(app, "7901000001")
+    shown = f"{code[:4]}-{code[4:]}"
+    lookup(client, "7901000001")
+    ref = world["by_code"]["7901000001"][0]
+    assert shown in client.get(f"/hoc-phi/hoa-don/{ref}").text
+    with app.state.db.sessions() as session:
+        class_id = session.scalars(select(Student.class_id).where(Student.code == "7901000001")).one()
+    html = accountant.get(f"/can-bo/thu-phi/truong/{world['school_id']}/lop/{class_id}?ky=2026-12").text
+    assert shown in html and "Mã liên kết phụ huynh" in html
 
 
 def test_invoice_page_offers_vietqr_with_the_reference_as_memo(
