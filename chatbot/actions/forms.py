@@ -18,6 +18,7 @@ from actions.validators import (
     normalize_email,
     normalize_full_name,
     normalize_phone,
+    normalize_link_code,
     normalize_student_code,
 )
 
@@ -124,6 +125,19 @@ class ValidateFeesForm(StrictFormValidation):
                 tracker,
             )
         return {"student_code": code}
+
+    def validate_link_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        code = normalize_link_code(str(value or ""))
+        if code is None:
+            return self.invalid(
+                "link_code",
+                "Mã liên kết gồm 8 chữ và số, in trên thông báo thu của nhà trường (ví dụ ABCD-2345).",
+                dispatcher,
+                tracker,
+            )
+        return {"link_code": code}
 
 
 class ValidateCallbackForm(StrictFormValidation):

@@ -125,9 +125,9 @@ class PortalClient:
         data = await self._request("GET", "/agencies")
         return list(data.get("items") or [])
 
-    async def get_invoices(self, student_code: str, phone: str) -> dict:
+    async def get_invoices(self, student_code: str, link_code: str) -> dict:
         return await self._request(
-            "GET", "/fees/invoices", params={"student_code": student_code, "phone": phone}
+            "GET", "/fees/invoices", params={"student_code": student_code, "link_code": link_code}
         )
 
     async def request_callback(self, payload: dict, idempotency_key: str) -> dict:

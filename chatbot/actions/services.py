@@ -121,17 +121,18 @@ class ActionSchoolFees(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if missing(tracker, "student_code", "phone"):
+        if missing(tracker, "student_code", "link_code"):
             return []
         try:
             async with portal_client(tracker) as client:
-                data = await client.get_invoices(tracker.get_slot("student_code"), tracker.get_slot("phone"))
+                data = await client.get_invoices(tracker.get_slot("student_code"), tracker.get_slot("link_code"))
         except PortalUnavailable:
             apologise_unavailable(dispatcher)
             return []
         except PortalRejected as exc:
             dispatcher.utter_message(text=exc.message)
-            return [SlotSet("student_code", None)] if exc.status == 404 else []
+            # a wrong code pair: ask both again rather than keep a guess
+            return [SlotSet("student_code", None), SlotSet("link_code", None)] if exc.status == 404 else []
         student = data.get("student") or {}
         who = ", ".join(
             x

@@ -175,6 +175,20 @@ def normalize_student_code(text: str) -> str | None:
     return candidate if _STUDENT_CODE.match(candidate) else None
 
 
+# The code on a school's fee notice (the portal's payments_app.models: 8 characters, no I/O/0/1).
+_LINK_CODE = re.compile(r"[A-HJ-NP-Z2-9]{8}")
+
+
+def normalize_link_code(text: str) -> str | None:
+    """"abcd-2345", "ABCD 2345", "mã ABCD2345" → "ABCD2345"; None when it cannot be one."""
+    words = re.sub(r"[\-.]", "", (text or "").upper()).split()
+    joined = "".join(words)
+    if _LINK_CODE.fullmatch(joined):
+        return joined
+    candidates = [w for w in words if _LINK_CODE.fullmatch(w)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def normalize_full_name(text: str) -> str | None:
     """A person's full name, title-cased, or None.
 

@@ -196,7 +196,7 @@ class FakePortal:
                 },
             )
         if request.method == "GET" and path == "/fees/invoices":
-            if params.get("student_code") != "HS12345678":
+            if (params.get("student_code"), params.get("link_code")) != ("HS12345678", "ABCD2345"):
                 return _error(404, "student_not_found", "Không tìm thấy học sinh.")
             return httpx.Response(
                 200,

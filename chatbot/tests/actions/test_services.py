@@ -98,9 +98,9 @@ async def test_rate_limited_shows_portal_message(portal, dispatcher):
 
 
 async def test_school_fees(portal, dispatcher):
-    tracker = make_tracker(slots={"student_code": "HS12345678", "phone": "0912345678"})
+    tracker = make_tracker(slots={"student_code": "HS12345678", "link_code": "ABCD2345"})
     await ActionSchoolFees().run(dispatcher, tracker, {})
-    assert portal.paths() == ["GET /api/v1/fees/invoices?student_code=HS12345678&phone=0912345678"]
+    assert portal.paths() == ["GET /api/v1/fees/invoices?student_code=HS12345678&link_code=ABCD2345"]
     answer = texts(dispatcher)
     assert "Nguyễn Minh Khôi, lớp 7A, THCS Lê Lợi" in answer
     assert "Học phí tháng 11: 300.000 đ, hạn 2026-11-30" in answer
@@ -108,9 +108,10 @@ async def test_school_fees(portal, dispatcher):
 
 
 async def test_student_not_found(portal, dispatcher):
-    tracker = make_tracker(slots={"student_code": "HS0000001", "phone": "0912345678"})
-    await ActionSchoolFees().run(dispatcher, tracker, {})
+    tracker = make_tracker(slots={"student_code": "HS0000001", "link_code": "ABCD2345"})
+    events = await ActionSchoolFees().run(dispatcher, tracker, {})
     assert texts(dispatcher) == "Không tìm thấy học sinh."
+    assert {e["name"]: e["value"] for e in events} == {"student_code": None, "link_code": None}
 
 
 async def test_contact_info(portal, dispatcher):

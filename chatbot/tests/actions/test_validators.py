@@ -5,6 +5,7 @@ from actions.validators import (
     normalize_email,
     normalize_full_name,
     normalize_phone,
+    normalize_link_code,
     normalize_student_code,
 )
 
@@ -64,3 +65,11 @@ def test_email_and_student_code():
     assert normalize_student_code("hs 12345678") == "HS12345678"
     assert normalize_student_code("7912345678") == "7912345678"
     assert normalize_student_code("abc") is None
+
+
+def test_link_code_as_parents_type_it():
+    for typed in ("ABCD-2345", "abcd 2345", "abcd2345", "mã ABCD-2345 ạ", "ABCD.2345"):
+        assert normalize_link_code(typed) == "ABCD2345", typed
+    # I, O, 0 and 1 are never in a code (they are misread); too short/long; two candidates
+    for typed in ("ABCD-2340", "ABC-2345", "ABCD23456", "ABCD2345 EFGH6789", ""):
+        assert normalize_link_code(typed) is None, typed
