@@ -83,14 +83,30 @@ class ChatService:
     def history(self, conversation_id: str | None, *, limit: int = 100) -> list[ChatMessage]:
         return self.repo.messages(conversation_id, limit=limit) if conversation_id else []
 
-    def record_turn(self, conversation_id: str, *, citizen_id: int | None, lang: str, turn: Turn,
-                    answer: list[BotMessage] | None, at: datetime | None = None) -> list[ChatMessage]:
-        """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable)."""
+    def record_turn(
+        self,
+        conversation_id: str,
+        *,
+        citizen_id: int | None,
+        lang: str,
+        turn: Turn,
+        answer: list[BotMessage] | None,
+        at: datetime | None = None,
+    ) -> list[ChatMessage]:
+        """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable).
+
+        What is stored is masked (phones, ids, e-mails, link secrets): transcripts are kept for
+        weeks and read by staff. The returned rows carry the stored ids but the text as sent, so
+        the citizen sees this one answer (and its links) unmasked, once.
+        """
         at = at or utcnow()
         self.repo.ensure(conversation_id, citizen_id=citizen_id, lang=lang, at=at)
         shown = self._button_title(conversation_id, turn.payload) if turn.payload else turn.shown
         rows = self._rows(conversation_id, shown, turn, answer, at)
-        self.repo.add_messages(conversation_id, rows, at)
+        stored = [_masked(row) for row in rows]
+        self.repo.add_messages(conversation_id, stored, at)
+        for row, saved in zip(rows, stored, strict=True):
+            row.id = saved.id
         return rows
 
     def unsaved_turn(self, turn: Turn, answer: list[BotMessage] | None) -> list[ChatMessage]:
@@ -105,28 +121,62 @@ class ChatService:
         self.repo.rollback()
 
     @staticmethod
-    def _rows(conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None,
-              at: datetime) -> list[ChatMessage]:
-        rows = [ChatMessage(conversation_id=conversation_id, direction=INCOMING, kind=ANSWER, text=shown,
-                            payload=turn.payload, buttons=[], at=at)]
+    def _rows(
+        conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None, at: datetime
+    ) -> list[ChatMessage]:
+        rows = [
+            ChatMessage(
+                conversation_id=conversation_id,
+                direction=INCOMING,
+                kind=ANSWER,
+                text=shown,
+                payload=turn.payload,
+                buttons=[],
+                at=at,
+            )
+        ]
         if answer is None:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=UNAVAILABLE,
-                                    text=UNAVAILABLE_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=UNAVAILABLE,
+                    text=UNAVAILABLE_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         elif not answer:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=EMPTY,
-                                    text=EMPTY_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=EMPTY,
+                    text=EMPTY_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         else:
-            rows += [ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=ANSWER,
-                                 text=m.text, at=at,
-                                 buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons])
-                     for m in answer]
+            rows += [
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=ANSWER,
+                    text=m.text,
+                    at=at,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons],
+                )
+                for m in answer
+            ]
             rows[-1].rateable = True  # one rating per answer: on its last message
         return rows
 
     def _button_title(self, conversation_id: str, payload: str) -> str:
+        stored = mask_personal_data(payload)  # buttons are stored masked
         for message in reversed(self.repo.messages(conversation_id, limit=20)):
             for button in message.buttons or []:
-                if button.get("payload") == payload:
+                if button.get("payload") in (payload, stored):
                     return str(button.get("title") or payload)
         return payload
 
@@ -138,6 +188,23 @@ class ChatService:
             raise NotFound("Không tìm thấy câu trả lời này trong cuộc trò chuyện của bạn.")
         self.repo.rate(message, rating, utcnow())
         return message
+
+
+def _masked(row: ChatMessage) -> ChatMessage:
+    """The copy of a message that is stored."""
+    return ChatMessage(
+        conversation_id=row.conversation_id,
+        direction=row.direction,
+        kind=row.kind,
+        text=mask_personal_data(row.text),
+        payload=mask_personal_data(row.payload) if row.payload else None,
+        buttons=[
+            {"title": mask_personal_data(b.get("title")), "payload": mask_personal_data(b.get("payload"))}
+            for b in (row.buttons or [])
+        ],
+        at=row.at,
+        rateable=bool(row.rateable),
+    )
 
 
 @dataclass(frozen=True)
@@ -152,13 +219,15 @@ class MaskedMessage:
 
 
 class TranscriptService:
-    """What staff may read: conversations with personal data masked."""
+    """What staff may read: conversations with personal data masked (again: rows stored before
+    masking at write time existed are masked on the way out)."""
 
     def __init__(self, repo: ConversationRepository) -> None:
         self.repo = repo
 
-    def recent(self, *, before: tuple[datetime, str] | None, only_unhelpful: bool,
-               limit: int = 50) -> list[ConversationRow]:
+    def recent(
+        self, *, before: tuple[datetime, str] | None, only_unhelpful: bool, limit: int = 50
+    ) -> list[ConversationRow]:
         return self.repo.recent(before=before, only_unhelpful=only_unhelpful, limit=limit)
 
     def transcript(self, conversation_id: str) -> tuple[Any, list[MaskedMessage]]:
@@ -167,10 +236,19 @@ class TranscriptService:
             raise NotFound("Không tìm thấy cuộc trò chuyện.")
         messages = [
             MaskedMessage(
-                id=m.id, direction=m.direction, kind=m.kind, text=mask_personal_data(m.text),
-                buttons=[{"title": mask_personal_data(b.get("title")),
-                          "payload": mask_personal_data(b.get("payload"))} for b in (m.buttons or [])],
-                at=m.at, rating=m.rating,
+                id=m.id,
+                direction=m.direction,
+                kind=m.kind,
+                text=mask_personal_data(m.text),
+                buttons=[
+                    {
+                        "title": mask_personal_data(b.get("title")),
+                        "payload": mask_personal_data(b.get("payload")),
+                    }
+                    for b in (m.buttons or [])
+                ],
+                at=m.at,
+                rating=m.rating,
             )
             for m in self.repo.messages(conversation_id, limit=1000)
         ]
@@ -182,8 +260,16 @@ class CallbackService:
         self.repo = repo
         self.conversations = conversations
 
-    def request(self, *, full_name: Any, phone: Any, note: Any, conversation_id: Any, trusted: bool,
-                idempotency_key: str | None = None) -> tuple[CallbackRequest, bool]:
+    def request(
+        self,
+        *,
+        full_name: Any,
+        phone: Any,
+        note: Any,
+        conversation_id: Any,
+        trusted: bool,
+        idempotency_key: str | None = None,
+    ) -> tuple[CallbackRequest, bool]:
         """A call-back request; returns (request, created). ``trusted``: the assistant's service token."""
         name, raw_phone = _text(full_name), _text(phone)
         note_text, conv = _text(note), _text(conversation_id)
@@ -214,10 +300,15 @@ class CallbackService:
             conversation = self.conversations.get(conv)
             citizen_id = conversation.citizen_id if conversation is not None else None
         callback = CallbackRequest(
-            id=str(uuid.uuid4()), full_name=name, phone=normalised, note=note_text,
+            id=str(uuid.uuid4()),
+            full_name=name,
+            phone=normalised,
+            note=note_text,
             # only the assistant's own sender ids are trusted to point at a transcript
-            conversation_id=(conv or None) if trusted else None, citizen_id=citizen_id,
-            source="assistant" if trusted else "public", idempotency_key=idempotency_key or None,
+            conversation_id=(conv or None) if trusted else None,
+            citizen_id=citizen_id,
+            source="assistant" if trusted else "public",
+            idempotency_key=idempotency_key or None,
             created_at=utcnow(),
         )
         return self.repo.add(callback), True
@@ -229,8 +320,9 @@ class CallbackService:
         note = note.strip()
         if len(note) > 1000:
             raise ValidationFailed(fields={"note": "Ghi chú không được dài quá 1.000 ký tự."})
-        if not self.repo.mark_done(callback_id, staff_id=staff_id, staff_name=staff_name, note=note,
-                                   at=utcnow()):
+        if not self.repo.mark_done(
+            callback_id, staff_id=staff_id, staff_name=staff_name, note=note, at=utcnow()
+        ):
             raise Conflict("Yêu cầu này đã được đánh dấu xử lý xong trước đó.")
 
 
