@@ -144,6 +144,22 @@ def test_resume_token_is_exchanged_for_the_session_and_a_clean_url(web: httpx.Cl
     creator.close()
 
 
+def test_rating_link_token_is_exchanged_for_the_session_and_a_clean_url(
+    app: FastAPI, web: httpx.Client, settings: Settings
+) -> None:
+    """#11: the e-mailed rating link `/danh-gia/{id}?t=…` stayed in the address bar (and Referer)."""
+    from portal.quality.tokens import rating_path
+
+    case_id, _ = submit_transfer(TestClient(app, base_url="http://testserver"))
+    first = web.get(rating_path(settings.secret_key, case_id))
+    assert first.status_code == 303 and first.headers["location"] == f"/danh-gia/{case_id}"
+    page = web.get(first.headers["location"])
+    assert page.status_code == 200  # the session now holds the token
+    with httpx.Client(base_url=str(web.base_url), timeout=60) as stranger:
+        assert stranger.get(f"/danh-gia/{case_id}").status_code == 404
+        assert stranger.get(f"/danh-gia/{case_id}?t=forged").status_code == 404
+
+
 @pytest.mark.parametrize(
     "text,hidden",
     [
