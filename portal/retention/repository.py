@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from portal.assistant.models import ChatMessage, Conversation
@@ -23,7 +23,7 @@ class RetentionRepository:
     ) -> list[Application]:
         """Drafts not changed (nor given a file) since their cutoff, and not yet erased."""
 
-        def idle_since(cutoff: datetime) -> object:
+        def idle_since(cutoff: datetime) -> ColumnElement[bool]:
             newer_file = exists().where(
                 Attachment.application_id == Application.id, Attachment.created_at >= cutoff
             )
@@ -38,8 +38,8 @@ class RetentionRepository:
                 # an erased draft has neither: it belongs to nobody and no link opens it
                 or_(Application.citizen_id.is_not(None), Application.access_token_hash.is_not(None)),
                 or_(
-                    and_(Application.citizen_id.is_(None), idle_since(anonymous_before)),  # type: ignore[arg-type]
-                    and_(Application.citizen_id.is_not(None), idle_since(account_before)),  # type: ignore[arg-type]
+                    and_(Application.citizen_id.is_(None), idle_since(anonymous_before)),
+                    and_(Application.citizen_id.is_not(None), idle_since(account_before)),
                 ),
             )
             .order_by(Application.updated_at, Application.id)
