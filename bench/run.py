@@ -138,11 +138,14 @@ class Server:
 
     def command(self) -> list[str]:
         # gunicorn without --access-logfile: uvicorn's access logger then has no handlers, so the
-        # UvicornWorker does not log requests (access log off).
+        # UvicornWorker does not log requests (access log off). The portal's gunicorn settings
+        # (portal/gunicorn_conf.py) drop query strings from the access log when it is switched on.
         return [
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "python:portal.gunicorn_conf",
             self.app,
             "-k",
             "uvicorn.workers.UvicornWorker",

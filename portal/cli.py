@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         import uvicorn
 
+        from portal.accesslog import uvicorn_log_config
+
         settings = get_settings()
         uvicorn.run(
             "portal.asgi:app",
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             reload=args.reload,
             workers=args.workers,
             proxy_headers=True,
+            log_config=uvicorn_log_config(),  # access lines without query strings (tokens, phones)
         )
         return 0
     if args.command == "worker":

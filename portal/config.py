@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     mail_from: str = "Dịch vụ công Giáo dục <no-reply@dichvucong.local>"
     mail_sink_dir: Path = VAR / "mail"
 
+    # retention (portal/retention, run by `portal worker`): days after the last change
+    draft_retention_days: int = Field(default=30, ge=1)  # anonymous drafts: data, files, link erased
+    account_draft_retention_days: int = Field(default=180, ge=1)  # drafts of signed-in citizens
+    assistant_transcript_retention_days: int = Field(default=90, ge=1)  # chat transcripts deleted
+
     # satisfaction ratings (portal/quality): days the applicant may still change a rating
     rating_edit_days: int = 7
 

@@ -16,3 +16,4 @@ from portal.assistant import hook as _assistant  # noqa: E402,F401  (virtual ass
 from portal.backoffice import hook as _backoffice  # noqa: E402,F401  (staff back office)
 from portal.payments_app import hook as _payments  # noqa: E402,F401  (VNPay, school fees, VietQR)
 from portal.quality import hook as _quality  # noqa: E402,F401  (ratings, feedback, quality dashboard)
+from portal.retention import hook as _retention  # noqa: E402,F401  (pruning and expiry jobs)

@@ -2,6 +2,7 @@
 
 One pass over the text with one regex of alternatives, so a case code's digits are never
 mistaken for a phone number and a phone typed straight after a case code is still masked.
+Used for what staff see and for what is stored (:mod:`portal.assistant.service`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from workflows.validators import mask_cccd
 
 _CASE = r"(?P<case>[A-Za-z]\d{2}(?:\.\d{2}){1,3}-\d{6}-\d{4})(?P<glued>\d+)?"
 _EMAIL = r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-# +84 / 84 / 0, then 8–10 more digits, optionally grouped by spaces, dots or dashes
-_PHONE = r"(?P<phone>(?<![\w.+])(?:\+84|84|0)(?:[\s.-]?\d){8,10}(?![\s.-]?\d))"
-# CCCD grouped by three (before phones: "079 185 012 345" is not a phone)
-_GROUPED_ID = r"(?P<grouped>(?<![\d.])\d{3}[\s.]\d{3}[\s.]\d{3}[\s.]\d{3}(?![\s.]?\d))"
-# CCCD (12 digits), old ID cards (9), and any other long run of digits
-_DIGITS = r"(?P<digits>(?<!\d)\d{9,}(?!\d))"
+# the value of a secret in a link: draft resume (t), receipt/student (k), any *token*
+_LINK_PARAM = r"(?P<secret_name>[?&](?:t|k|token|access_token)=)(?P<secret>[^&#\s\"'<>]+)"
+# amounts ("1.750.000 đồng") are not phone numbers
+_MONEY = r"(?P<money>\d{1,3}(?:[.,]\d{3})+(?:\s?(?:đồng|đ|VNĐ|VND)\b))"
+# A number as people type it: digits with up to three separators between them (spaces, dots,
+# dashes, brackets), optionally after "+" or "(": "079-185-012-345", "0791 8501 2345",
+# "(091) 234-5678", "+84 912 345 678", "0 9 1 2 3 4 5 6 7 8". Separators are dropped before
+# deciding what it is, so no spelling of an id or a phone slips through.
+_NUMBER = r"(?P<number>(?<!\d)[+(]?\d(?:[\s.()\-]{0,3}\d)*)"
 
-_PATTERN = re.compile("|".join((_CASE, _EMAIL, _GROUPED_ID, _PHONE, _DIGITS)))
+_PATTERN = re.compile("|".join((_CASE, _EMAIL, _LINK_PARAM, _MONEY, _NUMBER)))
+_SHORTEST = 9  # old ID cards; anything shorter (dates, amounts, class numbers) is left alone
 
 
 def mask_phone(value: str) -> str:
@@ -40,12 +45,20 @@ def _replace(match: re.Match[str]) -> str:
         return match.group("case") + ("*" * len(glued))
     if match.group("email"):
         return mask_email(match.group("email"))
-    if match.group("phone"):
-        return mask_phone(match.group("phone"))
-    digits = re.sub(r"\D", "", match.group("grouped") or match.group("digits"))
-    return mask_cccd(digits) if len(digits) in (9, 12) else mask_phone(digits)
+    if match.group("secret"):
+        return match.group("secret_name") + "***"
+    if match.group("money"):
+        return match.group("money")
+    number = match.group("number")
+    digits = re.sub(r"\D", "", number)
+    if len(digits) < _SHORTEST:
+        return number
+    if len(digits) == 9 or (len(digits) == 12 and not number.startswith("+") and digits[:2] != "84"):
+        return mask_cccd(digits)  # CMND (9 digits) or CCCD (12, never a phone: those start 84)
+    return mask_phone(number)
 
 
 def mask_personal_data(text: str | None) -> str:
-    """CCCD → ``workflows.validators.mask_cccd``; phones, e-mails and long digit runs masked."""
+    """CCCD → ``workflows.validators.mask_cccd``; phones, e-mails, long digit runs and link
+    secrets masked, whatever separators were typed between the digits."""
     return _PATTERN.sub(_replace, text or "")

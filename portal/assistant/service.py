@@ -93,12 +93,20 @@ class ChatService:
         answer: list[BotMessage] | None,
         at: datetime | None = None,
     ) -> list[ChatMessage]:
-        """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable)."""
+        """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable).
+
+        What is stored is masked (phones, ids, e-mails, link secrets): transcripts are kept for
+        weeks and read by staff. The returned rows carry the stored ids but the text as sent, so
+        the citizen sees this one answer (and its links) unmasked, once.
+        """
         at = at or utcnow()
         self.repo.ensure(conversation_id, citizen_id=citizen_id, lang=lang, at=at)
         shown = self._button_title(conversation_id, turn.payload) if turn.payload else turn.shown
         rows = self._rows(conversation_id, shown, turn, answer, at)
-        self.repo.add_messages(conversation_id, rows, at)
+        stored = [_masked(row) for row in rows]
+        self.repo.add_messages(conversation_id, stored, at)
+        for row, saved in zip(rows, stored, strict=True):
+            row.id = saved.id
         return rows
 
     def unsaved_turn(self, turn: Turn, answer: list[BotMessage] | None) -> list[ChatMessage]:
@@ -165,9 +173,10 @@ class ChatService:
         return rows
 
     def _button_title(self, conversation_id: str, payload: str) -> str:
+        stored = mask_personal_data(payload)  # buttons are stored masked
         for message in reversed(self.repo.messages(conversation_id, limit=20)):
             for button in message.buttons or []:
-                if button.get("payload") == payload:
+                if button.get("payload") in (payload, stored):
                     return str(button.get("title") or payload)
         return payload
 
@@ -179,6 +188,23 @@ class ChatService:
             raise NotFound("Không tìm thấy câu trả lời này trong cuộc trò chuyện của bạn.")
         self.repo.rate(message, rating, utcnow())
         return message
+
+
+def _masked(row: ChatMessage) -> ChatMessage:
+    """The copy of a message that is stored."""
+    return ChatMessage(
+        conversation_id=row.conversation_id,
+        direction=row.direction,
+        kind=row.kind,
+        text=mask_personal_data(row.text),
+        payload=mask_personal_data(row.payload) if row.payload else None,
+        buttons=[
+            {"title": mask_personal_data(b.get("title")), "payload": mask_personal_data(b.get("payload"))}
+            for b in (row.buttons or [])
+        ],
+        at=row.at,
+        rateable=bool(row.rateable),
+    )
 
 
 @dataclass(frozen=True)
@@ -193,7 +219,8 @@ class MaskedMessage:
 
 
 class TranscriptService:
-    """What staff may read: conversations with personal data masked."""
+    """What staff may read: conversations with personal data masked (again: rows stored before
+    masking at write time existed are masked on the way out)."""
 
     def __init__(self, repo: ConversationRepository) -> None:
         self.repo = repo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -122,10 +123,22 @@ def _rating_context(
     }
 
 
+RATING_TOKENS = "rating_tokens"  # session key: {application id: rating token} of links already opened
+
+
 @router.get("/danh-gia/{application_id}")
 def rating_page(request: Request, application_id: str, ratings: Ratings, t: str = "") -> Response:
-    app = ratings.case_for_token(application_id, t)
-    return render(request, "quality/rate.html", _rating_context(request, ratings, app, t))
+    if t:
+        # the link's token moves into the session, and the page is served at a clean URL: the
+        # secret does not stay in history, bookmarks, Referer headers or logs
+        app = ratings.case_for_token(application_id, t)
+        tokens = {**request.session.get(RATING_TOKENS, {}), app.id: t}
+        request.session[RATING_TOKENS] = dict(list(tokens.items())[-10:])
+        rest = [(k, v) for k, v in request.query_params.multi_items() if k != "t"]
+        return redirect(request, request.url.path + (f"?{urlencode(rest)}" if rest else ""))
+    token = str(request.session.get(RATING_TOKENS, {}).get(application_id) or "")
+    app = ratings.case_for_token(application_id, token)
+    return render(request, "quality/rate.html", _rating_context(request, ratings, app, token))
 
 
 @router.post("/danh-gia/{application_id}")

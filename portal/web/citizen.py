@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -184,6 +185,26 @@ def _create_application(
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
+def _exchange_link_token(
+    request: Request, application_id: str, service: ApplicationService
+) -> Response | None:
+    """A resume link's ``?t=`` is traded for the session on its first use, and the page is served
+    again at a clean URL: the secret then never sits in history, bookmarks, Referer or logs.
+
+    Returns the redirect, or None when there is no valid token to exchange (the page then answers
+    as usual: the session, the citizen's account, or 404).
+    """
+    token = request.query_params.get("t")
+    if not token or request.method != "GET":
+        return None
+    app = service.repo.get(application_id)
+    if app is None or not service.may_access(app, citizen_id=None, token=token):
+        return None
+    security.remember_draft(request, app.id, token)
+    rest = [(k, v) for k, v in request.query_params.multi_items() if k != "t"]
+    return redirect(request, request.url.path + (f"?{urlencode(rest)}" if rest else ""))
+
+
 def _load_draft(
     request: Request, application_id: str, service: ApplicationService
 ) -> tuple[Application, str | None]:
@@ -200,6 +221,8 @@ def _load_draft(
 def edit_application(
     request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
 ) -> Response:
+    if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
+        return exchanged
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
@@ -279,10 +302,10 @@ def _save_and_continue(
         ctx["resume_link"] = link
         return render(request, "citizen/apply.html", ctx, status=422)
     if complete:
-        return redirect(request, f"/ho-so/{app.id}/xem-lai" + (f"?t={token}" if token else ""))
+        return redirect(request, f"/ho-so/{app.id}/xem-lai")  # the session holds the token
     if intent == "save":
         flash(request, i18n.gettext("Đã lưu bản nháp. Bạn có thể quay lại hoàn thiện bất cứ lúc nào."))
-    return redirect(request, f"/ho-so/{app.id}/sua" + (f"?t={token}" if token else ""))
+    return redirect(request, f"/ho-so/{app.id}/sua")
 
 
 def _resume_link(request: Request, app: Application, token: str | None) -> str:
@@ -322,6 +345,8 @@ async def check_field(request: Request, slug: str, catalogue: CatalogueDep) -> R
 
 @router.get("/ho-so/{application_id}/xem-lai")
 def review(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
+    if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
+        return exchanged
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
@@ -356,7 +381,7 @@ def submit(request: Request, application_id: str, service: Applications, catalog
         return render(request, "citizen/review.html", ctx, status=422)
     except Conflict:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
-    return redirect(request, f"/ho-so/{app.id}/bien-nhan" + (f"?t={token}" if token else ""))
+    return redirect(request, f"/ho-so/{app.id}/bien-nhan")
 
 
 def _receipt_context(
@@ -380,11 +405,13 @@ def _receipt_context(
 def receipt(
     request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
 ) -> Response:
-    app, token = _load_draft(request, application_id, service)
+    if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
+        return exchanged
+    app, _ = _load_draft(request, application_id, service)
     if app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/xem-lai")
     ctx = _receipt_context(app, service, catalogue, request)
-    ctx["token"] = token
+    ctx["token"] = None  # links on the page rely on the session, never on a token in the URL
     return render(request, "citizen/receipt.html", ctx)
 
 
@@ -392,6 +419,8 @@ def receipt(
 def receipt_download(
     request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
 ) -> Response:
+    if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
+        return exchanged
     app, _ = _load_draft(request, application_id, service)
     if app.is_draft:
         raise NotFound("Hồ sơ chưa được nộp nên chưa có giấy tiếp nhận.")
@@ -408,6 +437,8 @@ def receipt_download(
 def download_attachment(
     request: Request, application_id: str, attachment_id: str, service: Applications
 ) -> Response:
+    if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
+        return exchanged
     app, _ = _load_draft(request, application_id, service)
     attachment = service.repo.attachment(app.id, attachment_id)
     if attachment is None:

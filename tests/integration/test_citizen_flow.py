@@ -136,7 +136,11 @@ def test_wrong_file_type_and_oversize_are_refused_at_the_field(client: TestClien
 def test_draft_is_saved_and_resumed_from_the_link_on_another_device(client: TestClient) -> None:
     response = start_transfer(client, intent="save")
     assert response.status_code == 303
-    resume = response.headers["location"]
+    # the link to keep is shown on the page; the redirect itself carries no secret
+    assert "?t=" not in response.headers["location"]
+    link = re.search(r'class="resume-link" href="([^"]+)"', client.get(response.headers["location"]).text)
+    assert link
+    resume = link.group(1)
     assert "?t=" in resume
     stranger = TestClient(client.app)
     without_token = stranger.get(resume.split("?")[0])
