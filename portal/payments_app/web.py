@@ -34,7 +34,7 @@ from portal.payments_app.statements import vietqr_svg
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.render import redirect, render
+from portal.web.render import external_redirect, redirect, render
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
@@ -213,7 +213,7 @@ def _start_case_payment(
             {"message": exc.message, "back": f"/tra-cuu?ma={app.case_code}"},
             status=409,
         )
-    return redirect(request, started.redirect_url)
+    return external_redirect(request, started.redirect_url)
 
 
 @router.post("/ho-so/{application_id}/le-phi")
@@ -423,7 +423,7 @@ def _fees_pay(request: Request, form: FormData, payments: PaymentService, settin
         return render(
             request, "payments/cannot_pay.html", {"message": exc.message, "back": "/hoc-phi"}, status=409
         )
-    return redirect(request, started.redirect_url)
+    return external_redirect(request, started.redirect_url)
 
 
 @router.get("/hoc-phi/hoa-don/{reference}")
