@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.db = Database.for_settings(settings)
     app.state.registry = registry
     app.state.catalogue = Catalogue(registry)
     app.state.calendar = load_calendar(

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = 8.0
 
     db_pool_size: int = 10
+    db_pool_timeout_seconds: float = 10  # wait for a pooled connection, then fail (503)
+    db_connect_timeout_seconds: float = 5  # PostgreSQL: a connection attempt
+    db_statement_timeout_seconds: float = 30  # PostgreSQL: any one statement of the app and its jobs; 0: none
 
     # signed results (portal/signing): PEM paths; unset outside production → a local test CA under var/pki/
     signing_key: Path | None = None
