@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = 5  # PostgreSQL: a connection attempt
     db_statement_timeout_seconds: float = 30  # PostgreSQL: any one statement of the app and its jobs; 0: none
 
+    # back-office sessions end after this much inactivity, and this long after login in any case
+    staff_session_idle_seconds: int = 1800
+    staff_session_max_seconds: int = 10 * 3600
+    db_pool_timeout_seconds: float = 10  # wait for a pooled connection, then fail (503)
+    db_connect_timeout_seconds: float = 5  # PostgreSQL: a connection attempt
+    db_statement_timeout_seconds: float = 30  # PostgreSQL: any one statement of the app and its jobs; 0: none
+
     # signed results (portal/signing): PEM paths; unset outside production → a local test CA under var/pki/
     signing_key: Path | None = None
     signing_cert: Path | None = None

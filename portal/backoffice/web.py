@@ -452,7 +452,12 @@ async def staff_create(request: Request, staff: Admin, service: Staff) -> Respon
 
 @router.get("/quan-tri/can-bo/{staff_id}")
 def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
-    member = service.get(staff_id)
+    return _staff_edit_page(request, staff, service.get(staff_id))
+
+
+def _staff_edit_page(
+    request: Request, staff: StaffMember, member: StaffMember, new_password: str | None = None
+) -> Response:
     values = {
         "login": member.login,
         "full_name": member.full_name,
@@ -469,7 +474,7 @@ def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) ->
             member=member,
             values=values,
             errors={},
-            new_password=request.session.pop("new_password", None),
+            new_password=new_password,
         ),
     )
 
@@ -503,8 +508,9 @@ async def staff_set_active(request: Request, staff_id: int, staff: Admin, servic
 @router.post("/quan-tri/can-bo/{staff_id}/dat-lai-mat-khau")
 def staff_reset_password(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
     member = service.get(staff_id)
-    request.session["new_password"] = service.reset_password(member)
-    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+    # shown in this answer only (not stored, see SecurityHeaders' no-store): the session cookie is
+    # signed, not encrypted, so a password put there could be read by anyone who sees the cookie
+    return _staff_edit_page(request, staff, member, new_password=service.reset_password(member))
 
 
 @router.get("/quan-tri/co-quan")
