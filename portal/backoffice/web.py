@@ -28,6 +28,9 @@ from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
 router = Router(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'"
+)
 CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]
 
@@ -396,7 +399,8 @@ def document_page(
     return Response(
         documents.render_html(kind, ctx),
         media_type="text/html; charset=utf-8",
-        headers={"Cache-Control": "no-store"},
+        # the print layout's own <style>; nothing else may load or run
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": DOCUMENT_CSP},
     )
 
 
