@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from portal import i18n
 from portal.applications.storage import FileStore
 from portal.catalogue import Catalogue
-from portal.config import ROOT, Settings, get_settings
+from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.db import Database
 from portal.errors import NotFound, PortalError
 from workflows.calendar import load_calendar
@@ -111,6 +111,29 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class LoopbackOnly:
+    """Development mode answers only this machine: it serves /dev/mail, the payment sandbox and
+    accepts the public development secrets. Behind a proxy, uvicorn puts the forwarded client here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client") or ("", 0)
+            if not is_loopback(str(client[0])):
+                response = Response(
+                    i18n.gettext(
+                        "Chế độ phát triển chỉ phục vụ chính máy này (PORTAL_ENVIRONMENT=development)."
+                    ),
+                    status_code=403,
+                    media_type="text/plain; charset=utf-8",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _form_targets(settings: Settings) -> str:
     """Origins a form may lead to besides ours: the payment gateway (a form POST answered by a
     redirect to it is subject to form-action)."""
@@ -127,6 +150,7 @@ def _form_targets(settings: Settings) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_servable()
     registry = load_registry(settings.definitions_dir)
     app = FastAPI(
         title="Cổng dịch vụ công ngành Giáo dục",
@@ -163,6 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csp=PAGE_CSP.format(form_targets=_form_targets(settings)),
         hsts=settings.environment == "production",
     )
+    if settings.environment == "development":
+        app.add_middleware(LoopbackOnly)
     app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
 
     from portal.api import v1
