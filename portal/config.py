@@ -34,7 +34,8 @@ MIN_SECRET_BITS = 128
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the other secrets into deployment logs
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", hide_input_in_errors=True)
 
     # production unless asked otherwise: `make run`/`make serve` and the test suite ask for development/test
     environment: Literal["development", "test", "production"] = "production"

@@ -207,8 +207,9 @@ def test_18_production_sends_hsts(settings: Settings) -> None:
 )
 def test_20_weak_production_secrets_are_refused(weak: dict[str, str]) -> None:
     """#20: `Settings(environment='production', secret_key='x')` and friends must not start."""
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         Settings(environment="production", **weak)  # type: ignore[arg-type]
+    assert "input_value" not in str(refused.value)  # the error (in deployment logs) shows no secrets
 
 
 def test_20_the_default_rasa_token_is_refused_outside_development() -> None:
