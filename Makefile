@@ -8,11 +8,7 @@ export PORTAL_PORT ?= $(PORT)
 export PORTAL_HOST ?= $(HOST)
 export PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# development-only shared secrets between the portal and the assistant (set real ones in production)
-export PORTAL_SERVICE_TOKEN ?= dev-service-token
 export PORTAL_API_URL ?= $(PORTAL_BASE_URL)
-export CHATBOT_RASA_TOKEN ?= dev-rasa-token
-export PORTAL_RASA_TOKEN ?= $(CHATBOT_RASA_TOKEN)
 # trained models are cached outside the checkout, keyed by a hash of their inputs, so a fresh
 # clone (CI) reuses a model trained from identical data
 export CHATBOT_MODEL_CACHE ?= $(HOME)/.cache/eservices-portal/chatbot-models
@@ -21,6 +17,15 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
+
+# The portal defaults to production (a deployment that forgets PORTAL_ENVIRONMENT gets no dev mail,
+# no payment sandbox, no dev secrets). Development is asked for here, by the targets that serve the
+# demo on this machine, and inherited by their prerequisites; an explicit PORTAL_ENVIRONMENT wins.
+run serve demo migrate check-definitions pki mailsink-start worker-start chatbot-run chatbot-start-bg chatbot-e2e: \
+  export PORTAL_ENVIRONMENT ?= development
+# development-only shared secret between the portal and the assistant's actions (production refuses it;
+# not exported to `make test` or `make bench`, whose portals run as test/production)
+run serve chatbot-run chatbot-start-bg: export PORTAL_SERVICE_TOKEN ?= dev-service-token
 
 .PHONY: help run test test-sqlite test-pg lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
 

@@ -114,7 +114,7 @@ def _fold_sql(column: str) -> str:
 def seed(server: str, cases: int) -> None:
     from portal.backoffice.staff import hash_password
     from portal.cli import migrate
-    from portal.config import get_settings
+    from portal.config import Settings
     from workflows.definitions import load_registry
 
     with psycopg.connect(_admin_conninfo(server), autocommit=True) as conn:
@@ -122,7 +122,7 @@ def seed(server: str, cases: int) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     url = database_url(server)
     migrate(url)
-    registry = load_registry(get_settings().definitions_dir)
+    registry = load_registry(Settings.model_fields["definitions_dir"].default)
     today = date.today()
     procedures = [(d.code, d.version) for d in registry.in_force(today)]
     states = [s for s, w in OPEN for _ in range(w)]

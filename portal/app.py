@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from portal import i18n
 from portal.applications.storage import FileStore
 from portal.catalogue import Catalogue
-from portal.config import ROOT, Settings, get_settings
+from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.db import Database
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from workflows.calendar import load_calendar
@@ -58,28 +58,99 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
+# Pages load scripts and styles from /static only (htmx is vendored; no inline code, no eval).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'{form_targets}"
+)
+# FastAPI's Swagger UI: scripts and styles from its CDN plus one inline bootstrap script; no personal data.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+HSTS = b"max-age=31536000"
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """Headers for every answer, unless the handler set its own.
+
+    - ``Cache-Control: no-store`` on everything but /static: pages, PDFs and JSON may carry personal
+      data or sit behind a session or a link token, and one rule cannot forget a route.
+    - A Content-Security-Policy (``PAGE_CSP``) and, in production, HSTS.
+    """
+
+    def __init__(self, app: ASGIApp, *, csp: str, hsts: bool) -> None:
         self.app = app
+        self.csp = csp.encode()
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        static = path.startswith("/static/")
+        csp = DOCS_CSP.encode() if path == "/api/docs" else self.csp
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
+                present = {k.lower() for k, _ in headers}
                 headers.append((b"x-content-type-options", b"nosniff"))
                 headers.append((b"referrer-policy", b"same-origin"))
                 headers.append((b"x-frame-options", b"DENY"))
+                if not static and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
+                if self.hsts:
+                    headers.append((b"strict-transport-security", HSTS))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
+class LoopbackOnly:
+    """Development mode answers only this machine: it serves /dev/mail, the payment sandbox and
+    accepts the public development secrets. Behind a proxy, uvicorn puts the forwarded client here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client") or ("", 0)
+            if not is_loopback(str(client[0])):
+                response = Response(
+                    i18n.gettext(
+                        "Chế độ phát triển chỉ phục vụ chính máy này (PORTAL_ENVIRONMENT=development)."
+                    ),
+                    status_code=403,
+                    media_type="text/plain; charset=utf-8",
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _form_targets(settings: Settings) -> str:
+    """Origins a form may lead to besides ours: the payment gateway (a form POST answered by a
+    redirect to it is subject to form-action)."""
+    from urllib.parse import urlsplit
+
+    from payments.vnpay import SANDBOX_PAY_URL
+
+    urls = [settings.vnpay_pay_url] if settings.vnpay_pay_url else []
+    if settings.environment != "production":
+        urls.append(SANDBOX_PAY_URL)
+    origins = {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.scheme and p.netloc}
+    return "".join(f" {o}" for o in sorted(origins))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_servable()
     registry = load_registry(settings.definitions_dir)
     app = FastAPI(
         title="Cổng dịch vụ công ngành Giáo dục",
@@ -91,7 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.db = Database.for_settings(settings)
     app.state.registry = registry
     app.state.catalogue = Catalogue(registry)
     app.state.calendar = load_calendar(
@@ -111,7 +182,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.secure_cookies,
     )
     app.add_middleware(LanguageMiddleware, default=settings.default_language)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders,
+        csp=PAGE_CSP.format(form_targets=_form_targets(settings)),
+        hsts=settings.environment == "production",
+    )
+    if settings.environment == "development":
+        app.add_middleware(LoopbackOnly)
     app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
 
     from portal.api import v1

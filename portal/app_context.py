@@ -47,6 +47,11 @@ def register(app: Any) -> None:
     _BY_ENGINE[state.db.engine] = AppContext(state.settings, state.catalogue)
 
 
+def register_engine(engine: Engine, settings: Settings) -> None:
+    """For a script's own engine (seeding, benchmarks): use these settings, not the environment's."""
+    _BY_ENGINE[engine] = AppContext(settings)
+
+
 def context_for(session: Session) -> AppContext:
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine

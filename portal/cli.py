@@ -21,8 +21,7 @@ def _alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
 def migrate(url: str | None = None) -> None:
     from alembic import command
 
-    settings = get_settings()
-    target = url or settings.database_url
+    target = url or get_settings().database_url
     if target.startswith("sqlite:///"):
         Path(target.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(_alembic_config(target), "heads")
@@ -77,9 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         from portal.accesslog import uvicorn_log_config
 
         settings = get_settings()
+        host = args.host or settings.host
+        try:
+            settings.check_servable(host)
+        except RuntimeError as exc:
+            print(f"portal serve: {exc}", file=sys.stderr)
+            return 2
         uvicorn.run(
             "portal.asgi:app",
-            host=args.host or settings.host,
+            host=host,
             port=args.port or settings.port,
             reload=args.reload,
             workers=args.workers,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import secrets
 from datetime import date
 from functools import lru_cache
@@ -14,11 +16,29 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 
+# Public development values (in this repository, so known to everyone): refused where they would
+# protect something real.
+DEV_RASA_TOKEN = "dev-rasa-token"  # noqa: S105
+DEV_VNPAY_HASH_SECRET = "dev-only-vnpay-secret-never-in-production"  # noqa: S105
+PUBLIC_DEV_SECRETS = frozenset(
+    {
+        DEV_RASA_TOKEN,
+        DEV_VNPAY_HASH_SECRET,
+        "dev-service-token",
+        "test-service-token",
+        "test-secret-key-not-for-production",
+    }
+)
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the other secrets into deployment logs
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", extra="ignore", hide_input_in_errors=True)
 
-    environment: Literal["development", "test", "production"] = "development"
+    # production unless asked otherwise: `make run`/`make serve` and the test suite ask for development/test
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = f"sqlite:///{VAR / 'portal.db'}"
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
@@ -43,10 +63,17 @@ class Settings(BaseSettings):
     tracking_window_seconds: int = 600
 
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = "dev-rasa-token"  # noqa: S105 - development default; set PORTAL_RASA_TOKEN in production
+    rasa_token: str = ""  # Rasa's HTTP API token, if a tool needs it; the relay uses the REST channel only
     rasa_timeout_seconds: float = 8.0
 
     db_pool_size: int = 10
+    db_pool_timeout_seconds: float = 10  # wait for a pooled connection, then fail (503)
+    db_connect_timeout_seconds: float = 5  # PostgreSQL: a connection attempt
+    db_statement_timeout_seconds: float = 30  # PostgreSQL: any one statement of the app and its jobs; 0: none
+
+    # back-office sessions end after this much inactivity, and this long after login in any case
+    staff_session_idle_seconds: int = 1800
+    staff_session_max_seconds: int = 10 * 3600
 
     # signed results (portal/signing): PEM paths; unset outside production → a local test CA under var/pki/
     signing_key: Path | None = None
@@ -99,6 +126,34 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _strong_secrets_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        secrets_ = {
+            "PORTAL_SECRET_KEY": (self.secret_key, MIN_SECRET_LENGTH),
+            "PORTAL_SERVICE_TOKEN": (self.service_token, MIN_SECRET_LENGTH),
+            "PORTAL_RASA_TOKEN": (self.rasa_token, MIN_SECRET_LENGTH),
+            # issued by VNPay, not chosen by us: only refuse what is obviously not a real secret
+            "PORTAL_VNPAY_HASH_SECRET": (self.vnpay_hash_secret, 16),
+        }
+        for name, (value, min_length) in secrets_.items():
+            if value and (problem := secret_weakness(value, min_length)):
+                raise ValueError(f"{name} is too weak for production: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_public_dev_secrets(self) -> Settings:
+        if self.rasa_token == DEV_RASA_TOKEN and self.environment != "development":
+            raise ValueError("PORTAL_RASA_TOKEN: the public development token is refused outside development")
+        if self.vnpay_hash_secret == DEV_VNPAY_HASH_SECRET and not (
+            self.vnpay_sandbox and self.environment != "production"
+        ):
+            raise ValueError(
+                "PORTAL_VNPAY_HASH_SECRET: the public development secret needs PORTAL_VNPAY_SANDBOX=true"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_payment_sandbox_in_production(self) -> Settings:
         if self.environment == "production" and self.vnpay_sandbox:
             raise ValueError("PORTAL_VNPAY_SANDBOX cannot be enabled in production")
@@ -111,6 +166,44 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.environment == "production"
+
+    def check_servable(self, host: str | None = None) -> None:
+        """Development mode (dev mail, payment sandbox, public dev secrets) serves this machine only."""
+        if self.environment != "development":
+            return
+        from urllib.parse import urlsplit
+
+        for what, value in (
+            ("host", host or self.host),
+            ("base URL", urlsplit(self.base_url).hostname or ""),
+        ):
+            if not is_loopback(value):
+                raise RuntimeError(
+                    f"development mode listens on loopback only, not {what} {value!r}: "
+                    "set PORTAL_ENVIRONMENT=production (and its secrets) to serve other machines"
+                )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secret_weakness(value: str, min_length: int = MIN_SECRET_LENGTH) -> str | None:
+    """Why ``value`` is not a usable secret, or None. Entropy is estimated from its length and the
+    number of distinct characters (``secrets.token_urlsafe(32)`` has ~250 bits; "x" * 40 has 0)."""
+    if value in PUBLIC_DEV_SECRETS:
+        return "it is a public development value"
+    if len(value) < min_length:
+        return f"shorter than {min_length} characters"
+    bits = len(value) * math.log2(len(set(value))) if len(set(value)) > 1 else 0.0
+    if bits < min(MIN_SECRET_BITS, min_length * 4):
+        return "too little entropy (use e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    return None
 
 
 def _dev_secret() -> str:

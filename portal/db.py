@@ -46,9 +46,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    connect_timeout: float = 5,
+    pool_timeout: float = 10,
+    statement_timeout: float | None = None,
+) -> Engine:
+    """The engine for ``url``. SQL parameters never appear in errors or logs (``hide_parameters``):
+    they carry applicants' data and bearer secrets. On PostgreSQL a connection attempt, a wait for
+    a pooled connection and (when given) a statement are bounded in time, so a database that hangs
+    makes requests fail fast instead of piling up.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -66,7 +80,18 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine.dialect.supports_native_boolean = True
         _disable_pysqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout))}
+    if statement_timeout:
+        connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
+        hide_parameters=True,
+    )
 
 
 def _disable_pysqlite_transactions(engine: Engine) -> None:
@@ -78,10 +103,21 @@ def _disable_pysqlite_transactions(engine: Engine) -> None:
 class Database:
     """Owns the engine and the session factory for one app instance."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, **engine_options: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def for_settings(cls, settings: Any, *, pool_size: int | None = None) -> Database:
+        """The app's or a job's database, with the timeouts of the settings."""
+        return cls(
+            settings.database_url,
+            pool_size=pool_size or settings.db_pool_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            statement_timeout=settings.db_statement_timeout_seconds,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

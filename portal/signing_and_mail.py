@@ -51,7 +51,7 @@ def deliver_outbox() -> None:
         from portal.notifications.delivery import OutboxWorker
 
         settings = get_settings()
-        _worker = OutboxWorker(Database(settings.database_url, pool_size=2).sessions, settings)
+        _worker = OutboxWorker(Database.for_settings(settings, pool_size=2).sessions, settings)
     sent = _worker.run_until_idle(max_batches=50)
     if sent:
         logging.getLogger("portal.notifications").info("outbox: %d e-mail(s) sent", sent)

@@ -1,8 +1,16 @@
-"""Background worker loop. Domains register periodic jobs in JOBS."""
+"""Background worker. Domains register periodic jobs in JOBS.
+
+Each job runs in its own thread, so one that hangs (an SMTP server that black-holes connections,
+a slow VNPay API) does not hold up the others (payment reconciliation, deadline alerts). A job
+still running when it is due again is not started a second time (no overlap); one running past its
+time budget is reported in the log every budget period. Python cannot stop a thread, so the budget
+is a warning: each job bounds its own I/O (SMTP and HTTP timeouts, the database statement timeout).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -11,20 +19,60 @@ log = logging.getLogger("portal.worker")
 # (name, interval seconds, function taking no arguments) — filled by domain modules
 JOBS: list[tuple[str, float, Callable[[], None]]] = []
 
+DEFAULT_BUDGET_SECONDS = 300.0
+
+
+class Scheduler:
+    def __init__(
+        self, jobs: list[tuple[str, float, Callable[[], None]]], *, budget: float = DEFAULT_BUDGET_SECONDS
+    ):
+        self.jobs = jobs
+        self.budget = budget
+        self.last_start: dict[str, float] = {}
+        self.running: dict[str, threading.Thread] = {}
+        self.warned: dict[str, float] = {}
+
+    def tick(self) -> None:
+        """Start every job that is due and not still running; report the ones over budget."""
+        now = time.monotonic()
+        for name, interval, job in self.jobs:
+            thread = self.running.get(name)
+            if thread is not None and thread.is_alive():
+                started = self.last_start[name]
+                if now - started > self.budget and now - self.warned.get(name, started) > self.budget:
+                    log.warning(
+                        "job %s still running after %.0f s (budget %.0f s)", name, now - started, self.budget
+                    )
+                    self.warned[name] = now
+                continue
+            if now - self.last_start.get(name, -1e9) >= interval:
+                self.last_start[name] = now
+                self.warned.pop(name, None)
+                thread = threading.Thread(target=_run, args=(name, job), name=f"job-{name}", daemon=True)
+                self.running[name] = thread
+                thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in list(self.running.values()):
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+
+def _run(name: str, job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:
+        log.exception("job %s failed", name)
+
 
 def main(*, once: bool = False) -> int:
     logging.basicConfig(level=logging.INFO)
     from portal import extensions  # noqa: F401  (domains register their jobs on import)
 
-    last: dict[str, float] = {}
+    scheduler = Scheduler(JOBS)
     while True:
-        for name, interval, job in JOBS:
-            if time.monotonic() - last.get(name, -1e9) >= interval:
-                try:
-                    job()
-                except Exception:
-                    log.exception("job %s failed", name)
-                last[name] = time.monotonic()
+        scheduler.tick()
         if once:
+            scheduler.join(scheduler.budget)
             return 0
         time.sleep(1)

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Start the action server (127.0.0.1:5055) and Rasa (REST channel + HTTP API on
-# 127.0.0.1:5005) in the background, with pid and log files under var/chatbot/.
+# Start the action server (127.0.0.1:5055) and Rasa (REST channel on 127.0.0.1:5005) in the
+# background, with pid and log files under var/chatbot/.
+#
+# The portal's relay needs only the REST channel (/webhooks/rest/webhook). Rasa's HTTP API (trackers,
+# model, /model/parse — every conversation readable by whoever holds the token) stays off unless
+# asked for, and then only with a token of your own:
+#   CHATBOT_ENABLE_API=1 CHATBOT_RASA_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 #
 # Environment:
-#   CHATBOT_RASA_TOKEN   token for Rasa's HTTP API (--auth-token), dev default
+#   CHATBOT_ENABLE_API   1: also serve Rasa's HTTP API (for scripts/smoke.py, scripts/threshold_sweep.py)
+#   CHATBOT_RASA_TOKEN   its --auth-token; required with CHATBOT_ENABLE_API=1, at least 32 characters
 #   PORTAL_API_URL       portal base URL used by the actions (default http://127.0.0.1:8000)
 #   PORTAL_SERVICE_TOKEN bearer token the actions send to the portal
 #   CHATBOT_TRACKER_DIALECT  sqlite (default, file var/chatbot/tracker.db) or postgresql
@@ -41,7 +47,15 @@ ENDPOINTS="$VAR_DIR/endpoints.yml"
     echo "  password: \"\${CHATBOT_TRACKER_PASSWORD}\""
   fi
 } > "$ENDPOINTS"
-TOKEN=${CHATBOT_RASA_TOKEN:-dev-rasa-token}
+API_ARGS=()
+if [ "${CHATBOT_ENABLE_API:-0}" = "1" ]; then
+  TOKEN=${CHATBOT_RASA_TOKEN:-}
+  if [ ${#TOKEN} -lt 32 ]; then
+    echo "CHATBOT_ENABLE_API=1 needs CHATBOT_RASA_TOKEN of at least 32 characters (a secret of your own)" >&2
+    exit 1
+  fi
+  API_ARGS=(--enable-api --auth-token "$TOKEN")
+fi
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -61,7 +75,7 @@ if running "$VAR_DIR/rasa.pid"; then
   echo "rasa already running (pid $(cat "$VAR_DIR/rasa.pid"))"
 else
   nohup "$VENV/bin/rasa" run --model "$model" --endpoints "$ENDPOINTS" --credentials credentials.yml \
-    --interface 127.0.0.1 --port "$RASA_PORT" --enable-api --auth-token "$TOKEN" \
+    --interface 127.0.0.1 --port "$RASA_PORT" "${API_ARGS[@]}" \
     --log-file "$VAR_DIR/rasa-debug.log" > "$VAR_DIR/rasa.log" 2>&1 &
   echo $! > "$VAR_DIR/rasa.pid"
   echo "rasa starting on 127.0.0.1:$RASA_PORT (pid $!, log $VAR_DIR/rasa.log)"
@@ -69,7 +83,9 @@ fi
 
 if [ "${CHATBOT_WAIT:-1}" = "1" ]; then
   start=$(date +%s)
-  until curl -sf "http://127.0.0.1:$RASA_PORT/status?token=$TOKEN" 2>/dev/null | grep -q '"model_file"'; do
+  # The REST channel's health route answers once the server listens, i.e. after the model was loaded
+  # (Rasa loads it in a before_server_start listener).
+  until curl -sf "http://127.0.0.1:$RASA_PORT/webhooks/rest/" 2>/dev/null | grep -q '"ok"'; do
     if ! running "$VAR_DIR/rasa.pid"; then echo "rasa exited; see $VAR_DIR/rasa.log" >&2; tail -20 "$VAR_DIR/rasa.log" >&2; exit 1; fi
     if [ $(( $(date +%s) - start )) -gt 180 ]; then echo "rasa not ready after 180 s" >&2; exit 1; fi
     sleep 1

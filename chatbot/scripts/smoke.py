@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("CHATBOT_VAR_DIR", ROOT / "var" / "chatbot"))
 BASE = f"http://127.0.0.1:{os.environ.get('CHATBOT_RASA_PORT', '5005')}"
-TOKEN = os.environ.get("CHATBOT_RASA_TOKEN", "dev-rasa-token")
+TOKEN = os.environ.get("CHATBOT_RASA_TOKEN", "")  # Rasa started with CHATBOT_ENABLE_API=1 (run.sh)
 
 CONVERSATIONS = [
     ["cho hoi lam lai bang tot nghiep can giay to gi", "le phi bao nhieu", "nộp online được không"],

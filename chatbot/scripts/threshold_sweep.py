@@ -18,7 +18,7 @@ import urllib.request
 import yaml
 
 BASE = f"http://127.0.0.1:{os.environ.get('CHATBOT_RASA_PORT', '5005')}"
-TOKEN = os.environ.get("CHATBOT_RASA_TOKEN", "dev-rasa-token")
+TOKEN = os.environ.get("CHATBOT_RASA_TOKEN", "")  # Rasa started with CHATBOT_ENABLE_API=1 (run.sh)
 
 
 def examples(path: str):

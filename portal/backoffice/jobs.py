@@ -122,7 +122,7 @@ def run_deadline_alerts() -> None:
     from workflows.definitions import load_registry
 
     settings = get_settings()
-    db = Database(settings.database_url, pool_size=2)
+    db = Database.for_settings(settings, pool_size=2)
     registry = load_registry(settings.definitions_dir)
     calendar = load_calendar(
         settings.calendar_file,

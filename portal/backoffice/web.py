@@ -28,6 +28,9 @@ from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
 router = Router(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'"
+)
 CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]
 
@@ -396,7 +399,8 @@ def document_page(
     return Response(
         documents.render_html(kind, ctx),
         media_type="text/html; charset=utf-8",
-        headers={"Cache-Control": "no-store"},
+        # the print layout's own <style>; nothing else may load or run
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": DOCUMENT_CSP},
     )
 
 
@@ -452,7 +456,12 @@ async def staff_create(request: Request, staff: Admin, service: Staff) -> Respon
 
 @router.get("/quan-tri/can-bo/{staff_id}")
 def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
-    member = service.get(staff_id)
+    return _staff_edit_page(request, staff, service.get(staff_id))
+
+
+def _staff_edit_page(
+    request: Request, staff: StaffMember, member: StaffMember, new_password: str | None = None
+) -> Response:
     values = {
         "login": member.login,
         "full_name": member.full_name,
@@ -469,7 +478,7 @@ def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) ->
             member=member,
             values=values,
             errors={},
-            new_password=request.session.pop("new_password", None),
+            new_password=new_password,
         ),
     )
 
@@ -503,8 +512,9 @@ async def staff_set_active(request: Request, staff_id: int, staff: Admin, servic
 @router.post("/quan-tri/can-bo/{staff_id}/dat-lai-mat-khau")
 def staff_reset_password(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
     member = service.get(staff_id)
-    request.session["new_password"] = service.reset_password(member)
-    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+    # shown in this answer only (not stored, see SecurityHeaders' no-store): the session cookie is
+    # signed, not encrypted, so a password put there could be read by anyone who sees the cookie
+    return _staff_edit_page(request, staff, member, new_password=service.reset_password(member))
 
 
 @router.get("/quan-tri/co-quan")

@@ -32,7 +32,7 @@ def _context() -> tuple[Any, Any, Any]:
 
         settings = get_settings()
         _job_state.update(
-            settings=settings, db=Database(settings.database_url, pool_size=2), gateway=job_gateway(settings)
+            settings=settings, db=Database.for_settings(settings, pool_size=2), gateway=job_gateway(settings)
         )
     return _job_state["db"], _job_state["gateway"], _job_state["settings"]
 

@@ -42,7 +42,7 @@ from portal.payments_app.statements import vietqr_svg
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.render import flash, redirect, render
+from portal.web.render import external_redirect, flash, redirect, render
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
@@ -221,7 +221,7 @@ def _start_case_payment(
             {"message": exc.message, "back": f"/tra-cuu?ma={app.case_code}"},
             status=409,
         )
-    return redirect(request, started.redirect_url)
+    return external_redirect(request, started.redirect_url)
 
 
 @router.post("/ho-so/{application_id}/le-phi")
@@ -462,7 +462,7 @@ def _fees_pay(request: Request, form: FormData, payments: PaymentService, settin
         return render(
             request, "payments/cannot_pay.html", {"message": exc.message, "back": "/hoc-phi"}, status=409
         )
-    return redirect(request, started.redirect_url)
+    return external_redirect(request, started.redirect_url)
 
 
 @router.get("/hoc-phi/hoa-don/{reference}")

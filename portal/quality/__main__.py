@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from portal.config import get_settings
+from portal.config import Settings, get_settings
 from portal.db import Database
 from portal.quality.repository import QualityRepository
-from portal.quality.tracking import FactsRefresher
+from portal.quality.tracking import FactsRefresher, register_engine
 
 
-def rebuild(url: str, *, facts: bool = True) -> tuple[int, int]:
-    db = Database(url, pool_size=2)
+def rebuild(settings: Settings, *, facts: bool = True) -> tuple[int, int]:
+    db = Database(settings.database_url, pool_size=2)  # no statement timeout: a batch job
+    register_engine(db.engine, settings)
     cases = 0
     try:
         after = ""
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["rebuild"])
     parser.add_argument("--months-only", action="store_true", help="only add the facts up again")
     args = parser.parse_args(argv)
-    cases, months = rebuild(get_settings().database_url, facts=not args.months_only)
+    cases, months = rebuild(get_settings(), facts=not args.months_only)
     print(f"quality: {cases} case(s) recomputed, {months} monthly row(s) rebuilt")
     return 0
 

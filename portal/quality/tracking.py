@@ -73,7 +73,15 @@ def register(app: Any) -> None:
 @lru_cache(maxsize=1)
 def _default_context() -> QualityContext:
     """Outside an app (demo seeding, scripts): the environment's settings."""
-    settings = get_settings()
+    return _context_from(get_settings())
+
+
+def register_engine(engine: Engine, settings: Settings) -> None:
+    """For a script's own engine (``python -m portal.quality``): use these settings, not the environment's."""
+    _BY_ENGINE[engine] = _context_from(settings)
+
+
+def _context_from(settings: Settings) -> QualityContext:
     calendar = load_calendar(
         settings.calendar_file,
         extra_holidays=settings.extra_holidays,

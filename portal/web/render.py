@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -114,8 +115,42 @@ def render(
     return response
 
 
+def safe_target(url: str, fallback: str = "/") -> str:
+    """``url`` when it is a path on this site, else ``fallback``.
+
+    Browsers read ``/\\host`` and ``/<tab>/host`` as ``//host`` (another site), so a target must be
+    a plain absolute path: no scheme, no host, no backslash, no control or space characters.
+    """
+    parts = urlsplit(url)
+    if (
+        not url.startswith("/")
+        or url.startswith("//")
+        or parts.scheme
+        or parts.netloc
+        or "\\" in url
+        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in url)
+    ):
+        return fallback
+    return url
+
+
 def redirect(request: Request, url: str) -> Response:
-    """303 for plain forms; HX-Redirect for HTMX requests (so the whole page changes)."""
+    """303 for plain forms; HX-Redirect for HTMX requests (so the whole page changes).
+
+    Every target is checked here (``safe_target``): a caller passing user input cannot send the
+    browser to another site, whichever of the two paths the request takes.
+    """
+    return _redirect(request, safe_target(url))
+
+
+def external_redirect(request: Request, url: str) -> Response:
+    """To another site (the payment gateway): only for URLs the server built, never user input."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("external_redirect needs an absolute http(s) URL")
+    return _redirect(request, url)
+
+
+def _redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url, "Vary": "HX-Request"})
     return RedirectResponse(url, status_code=303, headers={"Vary": "HX-Request"})

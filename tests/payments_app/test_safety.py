@@ -17,7 +17,12 @@ from tests.payments_app.builders import lookup
 
 
 def _production(**overrides: Any) -> Settings:
-    return Settings(environment="production", secret_key="s" * 48, database_url="sqlite://", **overrides)
+    return Settings(
+        environment="production",
+        secret_key="production-like-secret-key-0123456789abcdefXYZ",
+        database_url="sqlite://",
+        **overrides,
+    )
 
 
 def test_the_sandbox_cannot_be_enabled_in_production() -> None:
@@ -34,17 +39,19 @@ def test_production_uses_only_secrets_from_the_environment() -> None:
     assert not gateway.available  # no development terminal or secret in production
     assert not any(getattr(r, "path", "") == "/dev/vnpay" for r in app.routes)
     with pytest.raises(PaymentsNotConfigured):
-        vnpay_config(_production(vnpay_tmn_code="REALTMN1", vnpay_hash_secret="from-env"))
+        vnpay_config(
+            _production(vnpay_tmn_code="REALTMN1", vnpay_hash_secret="FROMENVSECRETQ7W2E9R4T6Y1U3I5O8P")
+        )
     config = vnpay_config(
         _production(
             vnpay_tmn_code="REALTMN1",
-            vnpay_hash_secret="from-env",
+            vnpay_hash_secret="FROMENVSECRETQ7W2E9R4T6Y1U3I5O8P",
             vnpay_pay_url="https://pay.vnpay.vn/vpcpay.html",
             vnpay_api_url="https://merchant.vnpay.vn/merchant_webapi/api/transaction",
             base_url="https://dichvucong.example.vn",
         )
     )
-    assert config is not None and config.hash_secret == "from-env" != DEV_HASH_SECRET
+    assert config is not None and config.hash_secret == "FROMENVSECRETQ7W2E9R4T6Y1U3I5O8P" != DEV_HASH_SECRET
     assert config.return_url == "https://dichvucong.example.vn/thanh-toan/vnpay/ket-qua"
 
 

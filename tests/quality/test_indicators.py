@@ -152,5 +152,5 @@ def test_rebuild_restores_facts_lost_to_a_bulk_load(app: FastAPI, scenario: Scen
         session.execute(delete(CaseFacts))
         session.commit()
     assert board(app).total.counts.received == 0
-    assert rebuild(app.state.settings.database_url) == (10, 2)
+    assert rebuild(app.state.settings) == (10, 2)
     assert board(app).total.counts == before
