@@ -253,6 +253,12 @@ def _vi_validation(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "missing":
         return "Thiếu thông tin bắt buộc."
+    if kind == "string_too_long":
+        return f"Tối đa {error.get('ctx', {}).get('max_length')} ký tự."
+    if kind == "string_pattern_mismatch":
+        return "Không đúng định dạng; xem mô tả của trường này trong /openapi.json."
+    if kind == "json_invalid":
+        return "Không phải JSON hợp lệ."
     if "string" in kind:
         return "Phải là chuỗi ký tự."
     if "int" in kind:

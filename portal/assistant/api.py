@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from portal.assistant.repository import CallbackRepository, ConversationRepository
 from portal.assistant.service import CallbackService
@@ -20,17 +20,34 @@ from portal.deps import DbSession, client_ip
 from portal.errors import PortalError, RateLimited
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
+from workflows.validators import phone_pattern
 
 router = Router(prefix="/api/v1", tags=["api v1"])
 
 PUBLIC_CALLBACKS_PER_HOUR = 5
 
 
+NO_NUL = r"^[^\x00]*$"
+
+
 class CallbackIn(BaseModel):
-    full_name: str = ""
-    phone: str = ""
-    note: str = ""
-    conversation_id: str | None = None
+    """The schema says what ``CallbackService.request`` enforces; the service checks it (not pydantic),
+    so that an invalid request still counts towards the rate limit and gets its Vietnamese message."""
+
+    full_name: str = Field(
+        description="Not blank",
+        json_schema_extra={"maxLength": 100, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+    )
+    phone: str = Field(
+        description="Mobile or landline: 0912345678, +84 912 345 678, 028 3891 5039",
+        json_schema_extra={"pattern": phone_pattern()},
+    )
+    note: str = Field("", json_schema_extra={"maxLength": 2000, "pattern": NO_NUL})
+    conversation_id: str | None = Field(
+        None,
+        description="Used only with the assistant's service token",
+        json_schema_extra={"maxLength": 64, "pattern": NO_NUL},
+    )
 
 
 class CallbackCreated(BaseModel):
@@ -64,12 +81,20 @@ def _error(exc: PortalError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=exc.status)
 
 
-@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
-             responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
-             summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')")
-def create_callback(request: Request, body: CallbackIn,
-                    service: Annotated[CallbackService, Depends(callback_service)], session: DbSession,
-                    idempotency_key: str | None = Header(None, max_length=100)) -> Any:
+@router.post(
+    "/callbacks",
+    status_code=201,
+    response_model=CallbackCreated,
+    responses={409: {"model": _Error}, 422: {"model": _Error}, 429: {"model": _Error}},
+    summary="Ask staff to phone a citizen back (the assistant's 'talk to a person')",
+)
+def create_callback(
+    request: Request,
+    body: CallbackIn,
+    service: Annotated[CallbackService, Depends(callback_service)],
+    session: DbSession,
+    idempotency_key: str | None = Header(None, max_length=100),
+) -> Any:
     trusted = _is_service(request)
     if not trusted:
         hits = RateLimiter(session).hit(f"callback:{client_ip(request)}", window_seconds=3600)
@@ -77,9 +102,14 @@ def create_callback(request: Request, body: CallbackIn,
             # answered, not raised: the hit must be committed with this request
             return _error(RateLimited("Bạn đã gửi quá nhiều yêu cầu gọi lại; vui lòng thử lại sau."))
     try:
-        callback, _ = service.request(full_name=body.full_name, phone=body.phone, note=body.note,
-                                      conversation_id=body.conversation_id,
-                                      trusted=trusted, idempotency_key=idempotency_key)
+        callback, _ = service.request(
+            full_name=body.full_name,
+            phone=body.phone,
+            note=body.note,
+            conversation_id=body.conversation_id,
+            trusted=trusted,
+            idempotency_key=idempotency_key,
+        )
     except PortalError as exc:
         return _error(exc)
     return CallbackCreated(id=callback.id)

@@ -83,8 +83,16 @@ class ChatService:
     def history(self, conversation_id: str | None, *, limit: int = 100) -> list[ChatMessage]:
         return self.repo.messages(conversation_id, limit=limit) if conversation_id else []
 
-    def record_turn(self, conversation_id: str, *, citizen_id: int | None, lang: str, turn: Turn,
-                    answer: list[BotMessage] | None, at: datetime | None = None) -> list[ChatMessage]:
+    def record_turn(
+        self,
+        conversation_id: str,
+        *,
+        citizen_id: int | None,
+        lang: str,
+        turn: Turn,
+        answer: list[BotMessage] | None,
+        at: datetime | None = None,
+    ) -> list[ChatMessage]:
         """Store the citizen's message and the bot's answer (``None``: Rasa was unavailable)."""
         at = at or utcnow()
         self.repo.ensure(conversation_id, citizen_id=citizen_id, lang=lang, at=at)
@@ -105,21 +113,54 @@ class ChatService:
         self.repo.rollback()
 
     @staticmethod
-    def _rows(conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None,
-              at: datetime) -> list[ChatMessage]:
-        rows = [ChatMessage(conversation_id=conversation_id, direction=INCOMING, kind=ANSWER, text=shown,
-                            payload=turn.payload, buttons=[], at=at)]
+    def _rows(
+        conversation_id: str, shown: str, turn: Turn, answer: list[BotMessage] | None, at: datetime
+    ) -> list[ChatMessage]:
+        rows = [
+            ChatMessage(
+                conversation_id=conversation_id,
+                direction=INCOMING,
+                kind=ANSWER,
+                text=shown,
+                payload=turn.payload,
+                buttons=[],
+                at=at,
+            )
+        ]
         if answer is None:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=UNAVAILABLE,
-                                    text=UNAVAILABLE_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=UNAVAILABLE,
+                    text=UNAVAILABLE_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         elif not answer:
-            rows.append(ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=EMPTY,
-                                    text=EMPTY_TEXT, buttons=[], at=at))
+            rows.append(
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=EMPTY,
+                    text=EMPTY_TEXT,
+                    buttons=[],
+                    at=at,
+                )
+            )
         else:
-            rows += [ChatMessage(conversation_id=conversation_id, direction=OUTGOING, kind=ANSWER,
-                                 text=m.text, at=at,
-                                 buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons])
-                     for m in answer]
+            rows += [
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    direction=OUTGOING,
+                    kind=ANSWER,
+                    text=m.text,
+                    at=at,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in m.buttons],
+                )
+                for m in answer
+            ]
             rows[-1].rateable = True  # one rating per answer: on its last message
         return rows
 
@@ -157,8 +198,9 @@ class TranscriptService:
     def __init__(self, repo: ConversationRepository) -> None:
         self.repo = repo
 
-    def recent(self, *, before: tuple[datetime, str] | None, only_unhelpful: bool,
-               limit: int = 50) -> list[ConversationRow]:
+    def recent(
+        self, *, before: tuple[datetime, str] | None, only_unhelpful: bool, limit: int = 50
+    ) -> list[ConversationRow]:
         return self.repo.recent(before=before, only_unhelpful=only_unhelpful, limit=limit)
 
     def transcript(self, conversation_id: str) -> tuple[Any, list[MaskedMessage]]:
@@ -167,10 +209,19 @@ class TranscriptService:
             raise NotFound("Không tìm thấy cuộc trò chuyện.")
         messages = [
             MaskedMessage(
-                id=m.id, direction=m.direction, kind=m.kind, text=mask_personal_data(m.text),
-                buttons=[{"title": mask_personal_data(b.get("title")),
-                          "payload": mask_personal_data(b.get("payload"))} for b in (m.buttons or [])],
-                at=m.at, rating=m.rating,
+                id=m.id,
+                direction=m.direction,
+                kind=m.kind,
+                text=mask_personal_data(m.text),
+                buttons=[
+                    {
+                        "title": mask_personal_data(b.get("title")),
+                        "payload": mask_personal_data(b.get("payload")),
+                    }
+                    for b in (m.buttons or [])
+                ],
+                at=m.at,
+                rating=m.rating,
             )
             for m in self.repo.messages(conversation_id, limit=1000)
         ]
@@ -182,24 +233,37 @@ class CallbackService:
         self.repo = repo
         self.conversations = conversations
 
-    def request(self, *, full_name: Any, phone: Any, note: Any, conversation_id: Any, trusted: bool,
-                idempotency_key: str | None = None) -> tuple[CallbackRequest, bool]:
+    def request(
+        self,
+        *,
+        full_name: Any,
+        phone: Any,
+        note: Any,
+        conversation_id: Any,
+        trusted: bool,
+        idempotency_key: str | None = None,
+    ) -> tuple[CallbackRequest, bool]:
         """A call-back request; returns (request, created). ``trusted``: the assistant's service token."""
         name, raw_phone = _text(full_name), _text(phone)
         note_text, conv = _text(note), _text(conversation_id)
         errors: dict[str, str] = {}
+        # lengths as sent (what the API schema's maxLength means); NUL cannot be stored in PostgreSQL
         if not name:
             errors["full_name"] = "Vui lòng nhập họ và tên."
-        elif len(name) > 100:
+        elif _length(full_name) > 100:
             errors["full_name"] = "Họ và tên không được dài quá 100 ký tự."
+        elif "\x00" in name:
+            errors["full_name"] = "Họ và tên có ký tự không hợp lệ."
         try:
             normalised = normalise_phone(raw_phone)
         except InvalidValue as exc:
             errors["phone"] = exc.message
             normalised = ""
-        if len(note_text) > 2000:
+        if _length(note) > 2000:
             errors["note"] = "Ghi chú không được dài quá 2.000 ký tự."
-        if len(conv) > 64:
+        elif "\x00" in note_text:
+            errors["note"] = "Ghi chú có ký tự không hợp lệ."
+        if _length(conversation_id) > 64 or "\x00" in conv:
             errors["conversation_id"] = "Mã cuộc trò chuyện không hợp lệ."
         if errors:
             raise ValidationFailed(fields=errors)
@@ -214,10 +278,15 @@ class CallbackService:
             conversation = self.conversations.get(conv)
             citizen_id = conversation.citizen_id if conversation is not None else None
         callback = CallbackRequest(
-            id=str(uuid.uuid4()), full_name=name, phone=normalised, note=note_text,
+            id=str(uuid.uuid4()),
+            full_name=name,
+            phone=normalised,
+            note=note_text,
             # only the assistant's own sender ids are trusted to point at a transcript
-            conversation_id=(conv or None) if trusted else None, citizen_id=citizen_id,
-            source="assistant" if trusted else "public", idempotency_key=idempotency_key or None,
+            conversation_id=(conv or None) if trusted else None,
+            citizen_id=citizen_id,
+            source="assistant" if trusted else "public",
+            idempotency_key=idempotency_key or None,
             created_at=utcnow(),
         )
         return self.repo.add(callback), True
@@ -229,10 +298,15 @@ class CallbackService:
         note = note.strip()
         if len(note) > 1000:
             raise ValidationFailed(fields={"note": "Ghi chú không được dài quá 1.000 ký tự."})
-        if not self.repo.mark_done(callback_id, staff_id=staff_id, staff_name=staff_name, note=note,
-                                   at=utcnow()):
+        if not self.repo.mark_done(
+            callback_id, staff_id=staff_id, staff_name=staff_name, note=note, at=utcnow()
+        ):
             raise Conflict("Yêu cầu này đã được đánh dấu xử lý xong trước đó.")
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0

@@ -7,6 +7,7 @@ then checked by schemathesis in ``test_schemathesis.py``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -52,3 +53,19 @@ def test_body_that_is_not_utf8_is_the_documented_422_in_vietnamese(web: httpx.Cl
         assert "UTF-8" in error["fields"]["body"]
         declared = _schema(web)["paths"][path]["post"]["responses"]
         assert "422" in declared and "400" not in declared
+
+
+def test_callbacks_schema_requires_what_the_server_requires(web: httpx.Client) -> None:
+    """ST202: ``POST /api/v1/callbacks`` with ``{}`` is refused (422) while the schema made every
+    field optional."""
+    schema = _schema(web)
+    body = schema["paths"]["/api/v1/callbacks"]["post"]["requestBody"]["content"]["application/json"]
+    callback = _resolve(schema, body["schema"])
+    assert set(callback.get("required", [])) == {"full_name", "phone"}
+    props = callback["properties"]
+    assert props["full_name"]["maxLength"] == 100 and props["note"]["maxLength"] == 2000
+    assert re.search(props["phone"]["pattern"], "0912 345 678")
+    assert not re.search(props["phone"]["pattern"], "0123456789")
+    response = web.post("/api/v1/callbacks", json={})
+    assert response.status_code == 422
+    assert set(response.json()["error"]["fields"]) == {"full_name", "phone"}
