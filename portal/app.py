@@ -123,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     for hook in _extension_hooks():
         hook(app)
+    from portal.api import openapi
+
+    openapi.install(app)
     return app
 
 

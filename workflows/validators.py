@@ -118,7 +118,7 @@ def _digits(count: int, sep: str) -> str:
 def phone_pattern() -> str:
     """What :func:`phone` accepts: mobile or landline, optional +84/84, separators ``space . ( ) -``."""
     sep = r"[\s.()\-]*"
-    by_second = {}
+    by_second: dict[str, list[str]] = {}
     for prefix in sorted(MOBILE_PREFIXES):
         by_second.setdefault(prefix[1], []).append(prefix[2])
     mobile_head = "|".join(f"{d}{sep}[{''.join(rest)}]{sep}" for d, rest in sorted(by_second.items()))
