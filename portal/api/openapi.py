@@ -68,7 +68,7 @@ ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("get", f"{API}/procedures"): ("422",),
     ("get", f"{API}/procedures/{{code}}"): ("404",),
     ("get", f"{API}/agencies"): (),
-    ("post", f"{API}/applications"): ("404", "422", "429", "503"),
+    ("post", f"{API}/applications"): ("404", "409", "422", "429", "503"),
     ("post", f"{API}/applications/{{application_id}}/attachments"): ("404", "409", "422", "503"),
     ("post", f"{API}/applications/{{application_id}}/submit"): ("404", "409", "422", "503"),
     ("get", f"{API}/applications/{{case_code}}"): ("404", "422", "429", "503"),

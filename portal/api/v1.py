@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from portal import i18n
+from portal.applications import forms
 from portal.applications.forms import APPLICANT_FIELDS, ApplicantField
 from portal.applications.schema import applicant_field_schema, form_field_schema
 from portal.applications.service import ApplicationService, Upload
 from portal.catalogue import Catalogue
 from portal.deps import Applications, CatalogueDep, SettingsDep, client_ip
-from portal.errors import CaseNotFound, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
+from portal.errors import CaseNotFound, Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
@@ -379,11 +380,15 @@ def create_application(
     d = catalogue.get(body.procedure_code, vn_now().date())
     if d is None:
         raise ProcedureNotFound()
+    # a replayed key returns the first draft, but only to a body that is valid in itself
+    invalid = forms.validate(d, body.applicant.model_dump(), body.fields, body.agency_id, draft=True).errors
+    if invalid:
+        raise ValidationFailed(fields={_api_field(k): v for k, v in invalid.items()})
     if idempotency_key:
         existing = service.repo.by_idempotency_key(idempotency_key)
         if existing is not None:
             if existing.procedure_code != d.code:
-                raise ValidationFailed("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")
+                raise Conflict("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")  # valid, but taken
             return _created(existing, service, request)
     app, _ = service.create_draft(
         d, citizen_id=security.current_citizen_id(request), idempotency_key=idempotency_key

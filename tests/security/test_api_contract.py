@@ -136,3 +136,22 @@ def test_draft_token_and_errors_are_declared(web: httpx.Client) -> None:
     for path, op in ((p, o) for p, ops in paths.items() for o in ops.values()):
         if path != "/api/v1/procedures" and path != "/api/v1/agencies" and "/procedures/" not in path:
             assert "503" in op["responses"], path
+
+
+def test_idempotency_key_misuse_is_a_client_error_not_a_server_error(web: httpx.Client) -> None:
+    """Found by the schemathesis run: an empty ``Idempotency-Key`` was stored as a key, so a second
+    request with an empty key hit the unique index (IntegrityError → 503); a key reused for another
+    procedure answered 422 to a schema-valid body; a replayed key skipped validation (201 to a body
+    with NUL in it)."""
+    draft = {"procedure_code": TRANSFER, "applicant": APPLICANT}
+    for _ in range(2):
+        empty = web.post("/api/v1/applications", headers={"Idempotency-Key": ""}, json=draft)
+        assert empty.status_code == 201, empty.text
+    assert web.post("/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json=draft).status_code == 201
+    other = web.post(
+        "/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json={"procedure_code": COPY}
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "conflict"
+    invalid = {**draft, "fields": {"reason": "a\x00b"}}
+    replay = web.post("/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json=invalid)
+    assert replay.status_code == 422 and "fields.reason" in replay.json()["error"]["fields"]
