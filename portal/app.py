@@ -200,6 +200,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     for hook in _extension_hooks():
         hook(app)
+    from portal.api import openapi
+
+    openapi.install(app)
     return app
 
 
@@ -252,11 +255,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return await portal_error(request, NotFound())
         if _wants_json(request):
-            return JSONResponse(
-                {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
-                status_code=exc.status_code,
-            )
-        return _error_page(request, exc.status_code, i18n.gettext("Có lỗi xảy ra"), str(exc.detail))
+            return _api_http_error(exc)
+        response = _error_page(request, exc.status_code, i18n.gettext("Có lỗi xảy ra"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -336,10 +338,43 @@ def _sqlstate(exc: DBAPIError) -> str:
     return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", None) or "-")
 
 
+def _api_http_error(exc: StarletteHTTPException) -> Response:
+    """The API's errors are documented and Vietnamese, including the ones Starlette raises itself."""
+    if exc.status_code == 400:
+        # a body that cannot be read at all (not UTF-8, broken multipart): the same documented 422
+        # as a body that is not valid JSON, not an undocumented English 400
+        message = "Không đọc được nội dung yêu cầu: JSON phải được mã hoá UTF-8 (hoặc multipart hợp lệ)."
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "validation_error",
+                    "message": "Dữ liệu gửi lên không hợp lệ.",
+                    "fields": {"body": message},
+                }
+            },
+            status_code=422,
+        )
+    code, message = _HTTP_ERRORS.get(exc.status_code, (f"http_{exc.status_code}", str(exc.detail)))
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+_HTTP_ERRORS = {
+    405: ("method_not_allowed", "Địa chỉ này không nhận phương thức HTTP đó; xem tiêu đề Allow."),
+}
+
+
 def _vi_validation(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "missing":
         return "Thiếu thông tin bắt buộc."
+    if kind == "string_too_long":
+        return f"Tối đa {error.get('ctx', {}).get('max_length')} ký tự."
+    if kind == "string_pattern_mismatch":
+        return "Không đúng định dạng; xem mô tả của trường này trong /openapi.json."
+    if kind == "json_invalid":
+        return "Không phải JSON hợp lệ."
     if "string" in kind:
         return "Phải là chuỗi ký tự."
     if "int" in kind:

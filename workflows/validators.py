@@ -47,7 +47,7 @@ class InvalidValue(ValueError):
 
 def cccd(value: str, *, birth_date: date | None = None, today: date | None = None) -> str:
     raw = re.sub(r"[\s.-]", "", value or "")
-    if not raw.isdigit() or len(raw) != 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) != 12:  # "٠٧٩…" is digits to isdigit()
         raise InvalidValue("Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số.")
     if raw[:3] not in PROVINCE_CODES:
         raise InvalidValue(f"Mã tỉnh «{raw[:3]}» ở 3 chữ số đầu của CCCD không tồn tại.")
@@ -76,7 +76,7 @@ def phone(value: str) -> str:
         raw = "0" + raw[2:]
     if not raw:
         raise InvalidValue("Vui lòng nhập số điện thoại.")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidValue("Số điện thoại chỉ được gồm chữ số, ví dụ 0912345678.")
     if len(raw) == 10 and raw[:3] in MOBILE_PREFIXES:
         return raw
@@ -99,3 +99,73 @@ def mask_name(full_name: str) -> str:
     if len(parts) <= 1:
         return full_name[:1] + "***"
     return " ".join([parts[0], *[p[0] + "." for p in parts[1:]]])
+
+
+# -- the same rules as regular expressions, for the published API schema -------------------------
+# Python ``re`` semantics (``\s`` is Unicode whitespace, as ``str.strip`` and the validators use).
+# Each pattern matches exactly the values its validator accepts; tests hold them together.
+
+
+def _spaced(atoms: list[str], sep: str) -> str:
+    """The atoms in order with ``sep`` (separators the validator drops) allowed around each one."""
+    return sep + "".join(f"{a}{sep}" for a in atoms)
+
+
+def _digits(count: int, sep: str) -> str:
+    return f"(?:[0-9]{sep}){{{count}}}"
+
+
+def phone_pattern() -> str:
+    """What :func:`phone` accepts: mobile or landline, optional +84/84, separators ``space . ( ) -``."""
+    sep = r"[\s.()\-]*"
+    by_second: dict[str, list[str]] = {}
+    for prefix in sorted(MOBILE_PREFIXES):
+        by_second.setdefault(prefix[1], []).append(prefix[2])
+    mobile_head = "|".join(f"{d}{sep}[{''.join(rest)}]{sep}" for d, rest in sorted(by_second.items()))
+    mobile = f"(?:{mobile_head}){_digits(7, sep)}"  # the 9 digits after the leading 0
+    landline = f"2{sep}{_digits(9, sep)}"  # the 10 digits after the leading 0
+    national = f"0{sep}(?:{mobile}|{landline})"
+    plus84 = rf"\+{sep}8{sep}4{sep}(?:0{sep})*(?:{mobile}|{landline})"
+    bare84 = f"8{sep}4{sep}(?:{mobile}|{landline})"
+    return f"^{sep}(?:{national}|{plus84}|{bare84})$"
+
+
+def cccd_pattern(today: date | None = None) -> str:
+    """What :func:`cccd` accepts on ``today``: 12 digits, a province code, a birth year not in the future."""
+    sep = r"[\s.\-]*"
+    year = (today or date.today()).year
+    provinces = "|".join(sep.join(code) for code in sorted(PROVINCE_CODES))
+    centuries = []
+    for digit, first in sorted(_CENTURY.items()):
+        if first + 99 <= year:
+            centuries.append(f"{digit}{sep}{_digits(2, sep)}")
+        elif first <= year:
+            centuries.append(f"{digit}{sep}{number_range_pattern(0, year - first, sep=sep, width=2)}")
+    return f"^{sep}(?:{provinces}){sep}(?:{'|'.join(centuries)}){_digits(6, sep)}$"
+
+
+def number_range_pattern(low: int, high: int, *, sep: str = "", width: int | None = None) -> str:
+    """Non-negative integers ``low..high`` written with ``width`` digits (zero-padded), or with any
+    number of leading zeros when ``width`` is None; ``sep`` may stand after every digit."""
+    assert 0 <= low <= high
+    if width is not None:
+        return _fixed_range(str(low).zfill(width), str(high).zfill(width), sep)
+    parts = []
+    for digits in range(len(str(low)), len(str(high)) + 1):
+        lo, hi = max(low, 10 ** (digits - 1) if digits > 1 else 0), min(high, 10**digits - 1)
+        if lo <= hi:
+            parts.append(_fixed_range(str(lo), str(hi), sep))
+    return f"(?:0{sep})*(?:{'|'.join(parts)})"
+
+
+def _fixed_range(lo: str, hi: str, sep: str) -> str:
+    if not lo:
+        return ""
+    if lo[0] == hi[0]:
+        return f"{lo[0]}{sep}{_fixed_range(lo[1:], hi[1:], sep)}"
+    rest = len(lo) - 1
+    parts = [f"{lo[0]}{sep}{_fixed_range(lo[1:], '9' * rest, sep)}"]
+    if int(hi[0]) - int(lo[0]) > 1:
+        parts.append(f"[{int(lo[0]) + 1}-{int(hi[0]) - 1}]{sep}{_digits(rest, sep) if rest else ''}")
+    parts.append(f"{hi[0]}{sep}{_fixed_range('0' * rest, hi[1:], sep)}")
+    return f"(?:{'|'.join(parts)})"

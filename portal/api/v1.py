@@ -15,15 +15,25 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from portal import i18n
+from portal.applications import forms
+from portal.applications.forms import APPLICANT_FIELDS, ApplicantField
+from portal.applications.schema import applicant_field_schema, form_field_schema
 from portal.applications.service import ApplicationService, Upload
 from portal.catalogue import Catalogue
 from portal.deps import Applications, CatalogueDep, SettingsDep, client_ip, is_service, lookup_client
-from portal.errors import CaseNotFound, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
+from portal.errors import CaseNotFound, Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
 from workflows.calendar import now as vn_now
-from workflows.definitions import DELIVERY_LABELS, DOCUMENT_KIND_LABELS, LEVEL_LABELS, Definition
+from workflows.definitions import (
+    DELIVERY_LABELS,
+    DOCUMENT_KIND_LABELS,
+    LEVEL_LABELS,
+    Definition,
+    FieldType,
+    FormField,
+)
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
 
@@ -96,9 +106,20 @@ class FieldOut(BaseModel):
     key: str
     type: str
     label: str
-    required: bool
+    required: bool = Field(description="must be filled before the application is submitted")
     help: str | None
     options: list[OptionOut]
+    value_schema: dict[str, Any] = Field(
+        alias="schema",
+        description="JSON Schema of the value (Python re patterns) as POST /api/v1/applications accepts it",
+    )
+    max_length: int
+    pattern: str | None = None
+    format: str | None = Field(None, description="date: dd/mm/yyyy or yyyy-mm-dd; email")
+    minimum: int | None = None
+    maximum: int | None = None
+    date_range: str | None = Field(None, description="past: not after today; future: not before today")
+    enum: list[str] | None = None
 
 
 class FeeOut(BaseModel):
@@ -132,6 +153,7 @@ class ProcedureDetail(ProcedureSummary):
     time_limit: TimeLimitOut
     result: ResultOut
     documents: list[DocumentOut]
+    applicant_fields: list[FieldOut]
     fields: list[FieldOut]
     steps: list[str]
     apply_url: str
@@ -264,19 +286,33 @@ def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> Proce
             )
             for doc in d.documents
         ],
-        fields=[
-            FieldOut(
-                key=f.key,
-                type=f.type.value,
-                label=f.label.get(lang),
-                required=f.required,
-                help=f.help.get(lang) if f.help else None,
-                options=[OptionOut(value=o.value, label=o.label.get(lang)) for o in f.options],
-            )
-            for f in d.fields
-        ],
+        applicant_fields=[_field_out(f, lang) for f in APPLICANT_FIELDS],
+        fields=[_field_out(f, lang) for f in d.fields],
         steps=[s.get(lang) for s in d.steps],
         apply_url=f"{_base(request)}/thu-tuc/{d.slug}/nop-ho-so",
+    )
+
+
+def _field_out(f: FormField | ApplicantField, lang: str) -> FieldOut:
+    today = date.today()  # the validators' today
+    spec = f if isinstance(f, FormField) else None
+    schema = form_field_schema(f, today) if isinstance(f, FormField) else applicant_field_schema(f, today)
+    formats = {FieldType.DATE: "date", FieldType.EMAIL: "email"}
+    return FieldOut(
+        key=f.key,
+        type=f.type.value,
+        label=f.label.get(lang),
+        required=f.required,
+        help=f.help.get(lang) if f.help else None,
+        options=[OptionOut(value=o.value, label=o.label.get(lang)) for o in spec.options] if spec else [],
+        schema=schema,
+        max_length=f.max_length,
+        pattern=schema.get("pattern"),
+        format=formats.get(f.type),
+        minimum=spec.min if spec else None,
+        maximum=spec.max if spec else None,
+        date_range=spec.date_range if spec and f.type is FieldType.DATE else None,
+        enum=[o.value for o in spec.options] if spec and spec.options else None,
     )
 
 
@@ -365,12 +401,16 @@ def create_application(
     d = catalogue.get(body.procedure_code, vn_now().date())
     if d is None:
         raise ProcedureNotFound()
+    # a replayed key returns the first draft, but only to a body that is valid in itself
+    invalid = forms.validate(d, body.applicant.model_dump(), body.fields, body.agency_id, draft=True).errors
+    if invalid:
+        raise ValidationFailed(fields={_api_field(k): v for k, v in invalid.items()})
     scoped_key = _idempotency_scope(request, idempotency_key, body) if idempotency_key else None
     if scoped_key:
         existing = service.repo.by_idempotency_key(scoped_key)
         if existing is not None:
             if existing.procedure_code != d.code:
-                raise ValidationFailed("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")
+                raise Conflict("Khoá Idempotency-Key đã được dùng cho một hồ sơ khác.")  # valid, but taken
             return _created(existing, service, request)
     app, _ = service.create_draft(
         d, citizen_id=security.current_citizen_id(request), idempotency_key=scoped_key

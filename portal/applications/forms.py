@@ -17,7 +17,11 @@ from email_validator import EmailNotValidError, validate_email
 from workflows import validators
 from workflows.definitions import Definition, FieldType, FormField, Text
 
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '.-][^\W\d_]+)*$", re.UNICODE)
+NAME_SYNTAX = r"[^\W\d_]+(?:[ '.-][^\W\d_]+)*"
+_NAME = re.compile(f"^{NAME_SYNTAX}$", re.UNICODE)
+# yyyy-m-d and d/m/yyyy (separators / . -); ASCII digits: int() also reads "٢٠١٢"
+DATE_SYNTAX = (r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", r"([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})")
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 @dataclass(frozen=True)
@@ -101,16 +105,21 @@ def check_value(
     spec: FormField | None = None,
     today: date | None = None,
 ) -> tuple[Any, str | None]:
-    """Validate one value; returns (clean value, error message or None)."""
-    value = without_controls(raw).strip()
+    """Validate one value; returns (clean value, error message or None).
+
+    ``portal.applications.schema`` publishes these rules as JSON Schema: change both together.
+    """
+    value = (raw or "").strip()
+    if len(raw or "") > max_length:  # as sent, so that it means what the schema's maxLength means
+        return value, f"Tối đa {max_length} ký tự (bạn đã nhập {len(raw)})."
+    if "\x00" in value:  # PostgreSQL cannot store it; the published schema refuses it too
+        return value, "Có ký tự không hợp lệ."
     if not value:
         if required:
             if ftype is FieldType.SELECT:
                 return "", f"Vui lòng chọn {label.vi[0].lower() + label.vi[1:]}."
             return "", _required(label)
         return "", None
-    if len(value) > max_length:
-        return value, f"Tối đa {max_length} ký tự (bạn đã nhập {len(value)})."
     try:
         if ftype is FieldType.CCCD:
             return validators.cccd(value, today=today), None
@@ -134,11 +143,13 @@ def check_value(
             return value, "Ngày này không thể ở tương lai."
         if spec is not None and spec.date_range == "future" and parsed < today:
             return value, "Ngày này không thể ở quá khứ."
-        if parsed.year < 1900:
+        if parsed.year < FIRST_YEAR:
             return value, "Năm phải từ 1900 trở đi."
+        if parsed.year > LAST_YEAR:
+            return value, "Năm phải từ 2100 trở về trước."
         return parsed.isoformat(), None
     if ftype is FieldType.NUMBER:
-        if not re.fullmatch(r"-?\d+", value.replace(".", "")):
+        if not re.fullmatch(r"-?[0-9]+", value.replace(".", "")):
             return value, "Vui lòng nhập một số nguyên, ví dụ 2."
         number = int(value.replace(".", ""))
         if spec is not None and spec.min is not None and number < spec.min:
@@ -153,23 +164,14 @@ def check_value(
     return value, None
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def without_controls(raw: str | None) -> str:
-    """What a person can type: control characters (NUL, escapes...) are dropped, never stored —
-    PostgreSQL refuses NUL in text, and none of them means anything in a form."""
-    return _CONTROLS.sub("", raw or "")
-
-
 def parse_date(value: str) -> date | None:
     value = value.strip()
-    for pattern in (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"):
+    for pattern in DATE_SYNTAX:
         m = re.fullmatch(pattern, value)
         if m:
             a, b, c = (int(x) for x in m.groups())
             try:
-                return date(a, b, c) if pattern.startswith(r"(\d{4})") else date(c, b, a)
+                return date(a, b, c) if pattern is DATE_SYNTAX[0] else date(c, b, a)
             except ValueError:
                 return None
     return None
@@ -207,20 +209,23 @@ def validate(
     """Validate everything typed. With ``draft=True`` only filled values are checked."""
     result = Validated()
     for spec in APPLICANT_FIELDS:
-        raw = without_controls(applicant.get(spec.key, ""))
+        raw = applicant.get(spec.key, "") or ""
         value, error = validate_applicant_field(spec.key, raw, draft=draft)
         result.applicant[spec.key] = str(value) if value is not None else ""
         if error:
             result.errors[f"applicant_{spec.key}"] = error
             result.applicant[spec.key] = raw.strip()
     for fspec in definition.fields:
-        raw = without_controls(fields.get(fspec.key, ""))
+        raw = fields.get(fspec.key, "") or ""
         value, error = validate_procedure_field(fspec, raw, draft=draft)
         result.fields[fspec.key] = value
         if error:
             result.errors[f"f_{fspec.key}"] = error
             result.fields[fspec.key] = raw.strip()
-    if len(definition.agencies) == 1:
+    if agency_id and agency_id not in definition.agencies:
+        result.agency_id = None
+        result.errors["agency_id"] = "Vui lòng chọn nơi nộp hồ sơ."
+    elif len(definition.agencies) == 1:
         result.agency_id = definition.agencies[0]
     elif agency_id in definition.agencies:
         result.agency_id = agency_id

@@ -74,7 +74,7 @@ class ApplicationService:
             status="draft",
             citizen_id=citizen_id,
             access_token_hash=None,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key or None,  # an empty header is no key (and not unique)
             data={},
         )
         token = self.access_token(app.id)

@@ -22,22 +22,45 @@ from portal.deps import CatalogueDep, DbSession, client_ip
 from portal.errors import PortalError, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
+from workflows.validators import phone_pattern
 
 router = Router(prefix="/api/v1", tags=["api v1"])
 
 PUBLIC_CALLBACKS_PER_HOUR = 5
 
 
+NO_NUL = r"^[^\x00]*$"
+
+
 class CallbackIn(BaseModel):
-    full_name: str = ""
-    phone: str = ""
-    note: str = ""
-    conversation_id: str | None = None
+    """The schema says what ``CallbackService.request`` enforces; the service checks it (not pydantic),
+    so that an invalid request still counts towards the rate limit and gets its Vietnamese message."""
+
+    full_name: str = Field(
+        description="Not blank",
+        json_schema_extra={"maxLength": 100, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"},
+    )
+    phone: str = Field(
+        description="Mobile or landline: 0912345678, +84 912 345 678, 028 3891 5039",
+        json_schema_extra={"pattern": phone_pattern()},
+    )
+    note: str = Field("", json_schema_extra={"maxLength": 2000, "pattern": NO_NUL})
+    conversation_id: str | None = Field(
+        None,
+        description="Used only with the assistant's service token",
+        json_schema_extra={"maxLength": 64, "pattern": NO_NUL},
+    )
     case_code: str | None = Field(
-        None, max_length=40, description="A case the call is about: its agency's desk phones back"
+        None,
+        max_length=40,
+        description="A case the call is about: its agency's desk phones back",
+        json_schema_extra={"pattern": NO_NUL},
     )
     agency_id: str | None = Field(
-        None, max_length=32, description="The agency to phone back (see GET /api/v1/agencies) if no case"
+        None,
+        max_length=32,
+        description="The agency to phone back (see GET /api/v1/agencies) if no case",
+        json_schema_extra={"pattern": NO_NUL},
     )
 
 

@@ -288,18 +288,23 @@ class CallbackService:
         name, raw_phone = _text(full_name), _text(phone)
         note_text, conv = _text(note), _text(conversation_id)
         errors: dict[str, str] = {}
+        # lengths as sent (what the API schema's maxLength means); NUL cannot be stored in PostgreSQL
         if not name:
             errors["full_name"] = "Vui lòng nhập họ và tên."
-        elif len(name) > 100:
+        elif _length(full_name) > 100:
             errors["full_name"] = "Họ và tên không được dài quá 100 ký tự."
+        elif "\x00" in name:
+            errors["full_name"] = "Họ và tên có ký tự không hợp lệ."
         try:
             normalised = normalise_phone(raw_phone)
         except InvalidValue as exc:
             errors["phone"] = exc.message
             normalised = ""
-        if len(note_text) > 2000:
+        if _length(note) > 2000:
             errors["note"] = "Ghi chú không được dài quá 2.000 ký tự."
-        if len(conv) > 64:
+        elif "\x00" in note_text:
+            errors["note"] = "Ghi chú có ký tự không hợp lệ."
+        if _length(conversation_id) > 64 or "\x00" in conv:
             errors["conversation_id"] = "Mã cuộc trò chuyện không hợp lệ."
         if errors:
             raise ValidationFailed(fields=errors)
@@ -350,3 +355,7 @@ class CallbackService:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0

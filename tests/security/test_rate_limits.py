@@ -151,12 +151,12 @@ def _api_draft(web: httpx.Client, address: str, **headers: str) -> httpx.Respons
 
 
 def test_12_bad_data_is_not_reported_as_a_database_outage(web: httpx.Client) -> None:
-    """#12: a NUL in a field was a 503 "database down" on PostgreSQL (DataError); now the control
-    character is dropped like any other unprintable input and the draft is created."""
-    response = _api_draft(
-        web, "12 Lê Văn Khương\u0000 phường Thới An", Authorization="Bearer test-service-token"
-    )
-    assert response.status_code == 201, response.text
+    """#12: a NUL in a field was a 503 "database down" on PostgreSQL (DataError); now it is a
+    validation error at that field, like any other value the portal cannot keep."""
+    address = "12 Lê Văn Khương\u0000 phường Thới An"
+    response = _api_draft(web, address, Authorization="Bearer test-service-token")
+    assert response.status_code == 422, response.text
+    assert "applicant.address" in response.json()["error"]["fields"]
     assert "retry-after" not in response.headers
 
 
