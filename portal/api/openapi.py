@@ -105,6 +105,12 @@ def refine(document: dict[str, Any], app: FastAPI, today: date) -> None:
     schemas = document["components"]["schemas"]
     schemas["ApplicantIn"] = applicant_schema(today)
     schemas["ApplicationIn"] = _application_in(schemas, app, vn_now().date(), today)
+    # a call-back may name the agency to phone back: one of the catalogue's (blank: the central desk)
+    agency = schemas["CallbackIn"]["properties"]["agency_id"]
+    agency.pop("anyOf", None)
+    agency.update(
+        {"type": ["string", "null"], "enum": [*sorted(app.state.catalogue.registry.agencies), "", None]}
+    )
     paths = document["paths"]
     for path in (
         f"{API}/applications/{{application_id}}/attachments",

@@ -147,11 +147,11 @@ def test_idempotency_key_misuse_is_a_client_error_not_a_server_error(web: httpx.
     for _ in range(2):
         empty = web.post("/api/v1/applications", headers={"Idempotency-Key": ""}, json=draft)
         assert empty.status_code == 201, empty.text
-    assert web.post("/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json=draft).status_code == 201
-    other = web.post(
-        "/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json={"procedure_code": COPY}
-    )
+    # one caller (the service token: keys are scoped to the caller, security #6) reusing its key
+    key = {"Idempotency-Key": "k-1", "Authorization": "Bearer test-service-token"}
+    assert web.post("/api/v1/applications", headers=key, json=draft).status_code == 201
+    other = web.post("/api/v1/applications", headers=key, json={"procedure_code": COPY})
     assert other.status_code == 409 and other.json()["error"]["code"] == "conflict"
     invalid = {**draft, "fields": {"reason": "a\x00b"}}
-    replay = web.post("/api/v1/applications", headers={"Idempotency-Key": "k-1"}, json=invalid)
+    replay = web.post("/api/v1/applications", headers=key, json=invalid)
     assert replay.status_code == 422 and "fields.reason" in replay.json()["error"]["fields"]

@@ -224,6 +224,7 @@ def test_transcripts_are_stored_masked_and_deleted_after_retention(
 
 def test_rate_limit_rows_are_pruned_once_their_window_ended(app: FastAPI, settings: Settings) -> None:
     """#19: `rate_limit_hits` kept one row per key per window forever (`prune` was never called)."""
+    from portal.ratelimit import storage_key
     from portal.retention.jobs import prune_rate_limits
 
     start = 1_800_000_000.0  # an arbitrary instant, passed explicitly
@@ -244,7 +245,7 @@ def test_rate_limit_rows_are_pruned_once_their_window_ended(app: FastAPI, settin
         )
         session.commit()
         keys = set(session.scalars(select(RateLimitHit.key)))
-        assert keys == {"callback:10.0.0.1"} and pruned == 2
+        assert keys == {storage_key("callback:10.0.0.1")} and pruned == 2
         assert limiter.count("callback:10.0.0.1", window_seconds=3600, now=start + 1200) == 1
         assert prune_rate_limits(session, settings, now=start + 2 * 3600) == 1
         session.commit()
