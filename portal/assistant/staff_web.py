@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from portal import i18n
 from portal.assistant.repository import CallbackRepository, ConversationRepository
@@ -19,7 +18,7 @@ from portal.assistant.service import CallbackService, TranscriptService
 from portal.backoffice.auth import require_role
 from portal.backoffice.models import StaffMember
 from portal.backoffice.web import page
-from portal.deps import DbSession
+from portal.deps import DbSession, Form
 from portal.errors import Conflict, ValidationFailed
 from portal.routing import Router
 from portal.web import security
@@ -55,51 +54,77 @@ def _cursor(value: str) -> tuple[datetime, str] | None:
 
 
 @router.get("/tro-ly-ao")
-def conversations(request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "",
-                  chua_co_ich: str = "") -> Response:
-    rows = transcripts.recent(before=_cursor(truoc) if truoc else None, only_unhelpful=chua_co_ich == "1",
-                              limit=PAGE + 1)
+def conversations(
+    request: Request, staff: Reviewer, transcripts: Transcripts, truoc: str = "", chua_co_ich: str = ""
+) -> Response:
+    rows = transcripts.recent(
+        before=_cursor(truoc) if truoc else None, only_unhelpful=chua_co_ich == "1", limit=PAGE + 1
+    )
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     last = rows[-1].conversation if rows else None
     next_cursor = f"{last.last_message_at.isoformat()}|{last.id}" if more and last else ""
-    return page(request, "assistant/staff_conversations.html", staff,
-                {"rows": rows, "next_cursor": next_cursor, "only_unhelpful": chua_co_ich == "1",
-                 "first_page": not truoc})
+    return page(
+        request,
+        "assistant/staff_conversations.html",
+        staff,
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "only_unhelpful": chua_co_ich == "1",
+            "first_page": not truoc,
+        },
+    )
 
 
 @router.get("/tro-ly-ao/{conversation_id}")
 def transcript(request: Request, conversation_id: str, staff: Reviewer, transcripts: Transcripts) -> Response:
     conversation, messages = transcripts.transcript(conversation_id)
-    return page(request, "assistant/staff_transcript.html", staff,
-                {"conversation": conversation, "messages": messages})
+    return page(
+        request,
+        "assistant/staff_transcript.html",
+        staff,
+        {"conversation": conversation, "messages": messages},
+    )
 
 
 @router.get("/goi-lai")
 def callbacks_page(request: Request, staff: Reviewer, session: DbSession) -> Response:
     repo = CallbackRepository(session)
-    return page(request, "assistant/staff_callbacks.html", staff,
-                {"open": repo.open(), "done": repo.done(), "errors": {}, "values": {}})
+    return page(
+        request,
+        "assistant/staff_callbacks.html",
+        staff,
+        {"open": repo.open(), "done": repo.done(), "errors": {}, "values": {}},
+    )
 
 
 @router.post("/goi-lai/{callback_id}/xong")
-async def callback_done(request: Request, callback_id: str, staff: Reviewer,
-                        callbacks: Callbacks) -> Response:
-    form = await request.form()
-    note = str(form.get("note") or "")
-    return await run_in_threadpool(_callback_done, request, callback_id, staff, callbacks, note)
+def callback_done(
+    request: Request, callback_id: str, staff: Reviewer, callbacks: Callbacks, form: Form
+) -> Response:
+    return _callback_done(request, callback_id, staff, callbacks, str(form.get("note") or ""))
 
 
-def _callback_done(request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService,
-                   note: str) -> Response:
+def _callback_done(
+    request: Request, callback_id: str, staff: StaffMember, callbacks: CallbackService, note: str
+) -> Response:
     try:
         callbacks.mark_done(callback_id, staff_id=staff.id, staff_name=staff.full_name, note=note)
     except ValidationFailed as exc:
         repo = callbacks.repo
-        return page(request, "assistant/staff_callbacks.html", staff,
-                    {"open": repo.open(), "done": repo.done(),
-                     "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
-                     "values": {f"note-{callback_id}": note}}, status=422)
+        return page(
+            request,
+            "assistant/staff_callbacks.html",
+            staff,
+            {
+                "open": repo.open(),
+                "done": repo.done(),
+                "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
+                "values": {f"note-{callback_id}": note},
+            },
+            status=422,
+        )
     except Conflict as exc:
         flash(request, i18n.gettext(exc.message))
         return redirect(request, "/can-bo/goi-lai")
