@@ -115,8 +115,10 @@ class BodyLimit:
         limit = self._limit(scope)
         length = _content_length(scope)
         if length is not None and length > limit:
+            # no "Connection: close": closing on unread data resets the connection, and the client
+            # (a browser still uploading) would lose this answer; uvicorn discards the rest of the
+            # body until its keep-alive timeout
             response = self.too_large(Request(scope, receive), PayloadTooLarge(limit))
-            response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
         await RequestBodyLimitMiddleware(self.app, max_body_size=limit)(scope, receive, send)
