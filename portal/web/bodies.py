@@ -64,11 +64,6 @@ def accepts_files(endpoint: F) -> F:
     return endpoint
 
 
-def _content_length(scope: Scope) -> int | None:
-    value = Headers(scope=scope).get("content-length")
-    return int(value) if value is not None and value.isdigit() else None
-
-
 class BodyLimit:
     """Caps every request body: ``default`` bytes, or ``uploads`` on routes marked ``accepts_files``.
 
@@ -109,12 +104,13 @@ class BodyLimit:
         return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        if headers is None or ("content-length" not in headers and "transfer-encoding" not in headers):
+            await self.app(scope, receive, send)  # no body (HTTP/1.1): nothing to limit
             return
         limit = self._limit(scope)
-        length = _content_length(scope)
-        if length is not None and length > limit:
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
             # no "Connection: close": closing on unread data resets the connection, and the client
             # (a browser still uploading) would lose this answer; uvicorn discards the rest of the
             # body until its keep-alive timeout

@@ -370,4 +370,6 @@ def test_finding_8_staff_logins_do_not_stall_the_event_loop(
         prober.result(timeout=60)
     assert statuses == [303] * 6
     assert on_loop == []
-    assert latencies and max(latencies) < 0.5, sorted(latencies)[-5:]
+    # Before the fix the six verifies ran back to back on the loop and a probe waited for all of
+    # them (6.2 s measured on the 2-core CI box); with the loop free a probe only waits for a CPU.
+    assert latencies and max(latencies) < 2.0, sorted(latencies)[-5:]
