@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,6 +21,7 @@ from portal.catalogue import Catalogue
 from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.db import Database
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
+from portal.web.bodies import BodyLimit, PayloadTooLarge
 from workflows.calendar import load_calendar
 from workflows.definitions import load_registry
 
@@ -173,6 +175,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app.state.files = FileStore(settings.upload_dir)
 
+    # innermost: its 413 page has the session and the language like any other page
+    app.add_middleware(
+        BodyLimit,
+        portal=app,
+        default=settings.max_body_bytes,
+        uploads=settings.max_upload_body_bytes,
+        too_large=_portal_error_response,
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -232,28 +242,36 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
         return Response(f"{status} — {message}", status_code=status, media_type="text/plain; charset=utf-8")
 
 
+def _portal_error_response(request: Request, exc: PortalError) -> Response:
+    if _wants_json(request):
+        body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+        if exc.fields:
+            body["fields"] = exc.fields
+        return JSONResponse({"error": body}, status_code=exc.status)
+    titles = {
+        404: i18n.gettext("Không tìm thấy trang"),
+        403: i18n.gettext("Không được phép"),
+        429: i18n.gettext("Quá nhiều yêu cầu"),
+        409: i18n.gettext("Xung đột dữ liệu"),
+        401: i18n.gettext("Cần đăng nhập"),
+        413: i18n.gettext("Dữ liệu gửi lên quá lớn"),
+    }
+    title = titles.get(exc.status) or i18n.gettext("Có lỗi xảy ra")
+    return _error_page(request, exc.status, title, exc.message)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PortalError)
     async def portal_error(request: Request, exc: PortalError) -> Response:
-        if _wants_json(request):
-            body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-            if exc.fields:
-                body["fields"] = exc.fields
-            return JSONResponse({"error": body}, status_code=exc.status)
-        titles = {
-            404: i18n.gettext("Không tìm thấy trang"),
-            403: i18n.gettext("Không được phép"),
-            429: i18n.gettext("Quá nhiều yêu cầu"),
-            409: i18n.gettext("Xung đột dữ liệu"),
-            401: i18n.gettext("Cần đăng nhập"),
-        }
-        title = titles.get(exc.status) or i18n.gettext("Có lỗi xảy ra")
-        return _error_page(request, exc.status, title, exc.message)
+        return _portal_error_response(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return await portal_error(request, NotFound())
+        if exc.status_code == 413:  # a chunked body passed the cap while it was being read
+            limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY, request.app.state.settings.max_body_bytes)
+            return await portal_error(request, PayloadTooLarge(int(limit)))
         if _wants_json(request):
             return _api_http_error(exc)
         response = _error_page(request, exc.status_code, i18n.gettext("Có lỗi xảy ra"), str(exc.detail))

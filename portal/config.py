@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     staff_session_idle_seconds: int = 1800
     staff_session_max_seconds: int = 10 * 3600
 
+    # request bodies (portal/web/bodies.py): a larger cap only on the routes that take files
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
     # signed results (portal/signing): PEM paths; unset outside production → a local test CA under var/pki/
     signing_key: Path | None = None
     signing_cert: Path | None = None

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from portal.accounts.service import AccountService
 from portal.applications.repository import ApplicationRepository
@@ -20,22 +19,8 @@ from portal.catalogue import Catalogue
 from portal.config import Settings
 from portal.ratelimit import client_key
 from portal.routing import commit, current_session, roll_back
-
-# Commits and rollbacks run on their own threads: if they shared the request threadpool, a
-# burst of requests waiting for a pooled connection could take every thread while the request
-# holding the connection (and perhaps a row lock) waits for a thread to commit — a deadlock.
-_FINISHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _finishers() -> anyio.CapacityLimiter:
-    """A limiter per event loop (anyio primitives must not cross loops)."""
-    loop = asyncio.get_running_loop()
-    limiter = _FINISHERS.get(loop)
-    if limiter is None:
-        limiter = _FINISHERS[loop] = anyio.CapacityLimiter(32)
-    return limiter
+from portal.routing import finishers as _finishers
+from portal.web.bodies import read_form
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -84,10 +69,17 @@ async def get_account_service(request: Request, session: DbSession) -> AccountSe
     return AccountService(session, request.app.state.settings)
 
 
+async def get_form(request: Request) -> FormData:
+    """The request's form: already received and parsed by the route (portal/routing.py), so a plain
+    ``def`` handler gets it without awaiting anything."""
+    return await read_form(request)
+
+
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 Applications = Annotated[ApplicationService, Depends(get_application_service)]
 Accounts = Annotated[AccountService, Depends(get_account_service)]
+Form = Annotated[FormData, Depends(get_form)]
 
 
 def client_ip(request: Request) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
 from portal import i18n
 from portal.applications import forms
@@ -20,11 +21,12 @@ from portal.applications.forms import APPLICANT_FIELDS, ApplicantField
 from portal.applications.schema import applicant_field_schema, form_field_schema
 from portal.applications.service import ApplicationService, Upload
 from portal.catalogue import Catalogue
-from portal.deps import Applications, CatalogueDep, SettingsDep, client_ip, is_service, lookup_client
+from portal.deps import Applications, CatalogueDep, Form, SettingsDep, client_ip, is_service, lookup_client
 from portal.errors import CaseNotFound, Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.bodies import accepts_files, read_upload
 from workflows.calendar import now as vn_now
 from workflows.definitions import (
     DELIVERY_LABELS,
@@ -459,15 +461,15 @@ def _draft_for_client(application_id: str, request: Request, service: Applicatio
     responses=ERRORS,
     summary="Attach one file to a document of a draft (multipart: document_key, file)",
 )
-async def add_attachment(application_id: str, request: Request, service: Applications) -> AttachmentOut:
+@accepts_files
+def add_attachment(application_id: str, request: Request, service: Applications, form: Form) -> AttachmentOut:
+    # a plain def (thread pool): the body was received before this runs, the database work blocks
     app = _draft_for_client(application_id, request, service)
-    form = await request.form()
     key, upload = form.get("document_key"), form.get("file")
-    if not isinstance(key, str) or not hasattr(upload, "read"):
+    if not isinstance(key, str) or not isinstance(upload, UploadFile):
         raise ValidationFailed(fields={"file": "Cần gửi document_key và file (multipart/form-data)."})
-    attachment, error = service.attach(
-        app, Upload(key, getattr(upload, "filename", None) or "tep", await upload.read())
-    )  # type: ignore[union-attr]
+    content = read_upload(upload, service.max_file_bytes(app, key))
+    attachment, error = service.attach(app, Upload(key, upload.filename or "tep", content, size=upload.size))
     if error or attachment is None:
         raise ValidationFailed(error, fields={"file": error or ""})
     return AttachmentOut(

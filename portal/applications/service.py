@@ -30,7 +30,8 @@ def hash_token(token: str) -> str:
 class Upload:
     document_key: str
     filename: str
-    content: bytes
+    content: bytes  # at most the document's limit + 1 bytes (portal.web.bodies.read_upload)
+    size: int | None = None  # the whole file's size, when more was sent than was read
 
 
 @dataclass
@@ -138,8 +139,9 @@ class ApplicationService:
             return None, f"Tệp «{upload.filename}» không đúng định dạng; chỉ nhận {allowed}."
         if len(upload.content) == 0:
             return None, f"Tệp «{upload.filename}» rỗng; vui lòng chọn lại tệp."
-        if len(upload.content) > doc.max_bytes:
-            size_mb = len(upload.content) / 1024 / 1024
+        size = max(len(upload.content), upload.size or 0)
+        if size > doc.max_bytes:
+            size_mb = size / 1024 / 1024
             return None, (
                 f"Tệp «{upload.filename}» có dung lượng {size_mb:.1f} MB, vượt quá giới hạn "
                 f"{doc.max_size_mb:g} MB."
@@ -163,6 +165,11 @@ class ApplicationService:
             )
         )
         return attachment, None
+
+    def max_file_bytes(self, app: Application, document_key: str) -> int:
+        """How much of an uploaded file to read: its document's limit (0 for an unknown document)."""
+        doc = _document(self.definition_of(app), document_key)
+        return doc.max_bytes if doc is not None else 0
 
     def remove_attachment(self, app: Application, attachment_id: str) -> bool:
         self._require_draft_or_supplement(app)

@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from portal import i18n
 from portal.assistant.repository import CallbackRepository, ConversationRepository
@@ -21,7 +20,7 @@ from portal.assistant.service import CallbackService, TranscriptService
 from portal.backoffice.auth import require_role
 from portal.backoffice.models import StaffMember
 from portal.backoffice.web import page
-from portal.deps import DbSession
+from portal.deps import DbSession, Form
 from portal.errors import Conflict, ValidationFailed
 from portal.routing import Router
 from portal.web import security
@@ -118,12 +117,10 @@ def callbacks_page(request: Request, staff: Reviewer, session: DbSession) -> Res
 
 
 @router.post("/goi-lai/{callback_id}/xong")
-async def callback_done(
-    request: Request, callback_id: str, staff: Reviewer, callbacks: Callbacks
+def callback_done(
+    request: Request, callback_id: str, staff: Reviewer, callbacks: Callbacks, form: Form
 ) -> Response:
-    form = await request.form()
-    note = str(form.get("note") or "")
-    return await run_in_threadpool(_callback_done, request, callback_id, staff, callbacks, note)
+    return _callback_done(request, callback_id, staff, callbacks, str(form.get("note") or ""))
 
 
 def _callback_done(

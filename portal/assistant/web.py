@@ -24,7 +24,7 @@ from portal import i18n
 from portal.assistant.relay import AssistantUnavailable, BotMessage
 from portal.assistant.repository import ConversationRepository
 from portal.assistant.service import ChatService, new_conversation_id, offered_payloads, prepare_turn
-from portal.deps import DbSession, client_ip, lookup_client
+from portal.deps import DbSession, Form, client_ip, lookup_client
 from portal.errors import NotFound, ValidationFailed
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
@@ -82,8 +82,9 @@ async def chat_turn(request: Request, chats: Chats) -> Response:
     answer = await _ask_rasa(request, conversation_id, turn.sent, citizen_id, lang)
     request.session[OFFERED] = offered_payloads(answer, offered)
     try:
-        rows = await run_in_threadpool(chats.record_turn, conversation_id, citizen_id=citizen_id, lang=lang,
-                                       turn=turn, answer=answer)
+        rows = await run_in_threadpool(
+            chats.record_turn, conversation_id, citizen_id=citizen_id, lang=lang, turn=turn, answer=answer
+        )
     except SQLAlchemyError:
         # show the answer anyway (not stored, so not rateable) rather than an error page
         log.exception("could not store a chat turn")
@@ -100,8 +101,9 @@ async def chat_turn(request: Request, chats: Chats) -> Response:
     return redirect(request, f"/chat#m-{rows[-1].id}")
 
 
-async def _ask_rasa(request: Request, conversation_id: str, text: str, citizen_id: int | None,
-                    lang: str) -> list[BotMessage] | None:
+async def _ask_rasa(
+    request: Request, conversation_id: str, text: str, citizen_id: int | None, lang: str
+) -> list[BotMessage] | None:
     settings = request.app.state.settings
     metadata = {
         "user_id": citizen_id,
@@ -132,16 +134,16 @@ def _over_limit(request: Request, conversation_id: str) -> bool:
 def _limited(request: Request) -> Response:
     message = i18n.gettext("Bạn đã gửi quá nhiều tin nhắn; vui lòng thử lại sau ít phút.")
     if is_htmx(request):
-        return render(request, "assistant/chat.html", {"messages": [], "notice": message}, block="log",
-                      status=429)
+        return render(
+            request, "assistant/chat.html", {"messages": [], "notice": message}, block="log", status=429
+        )
     request.session["flash"] = message
     return redirect(request, "/chat")
 
 
 @router.post("/chat/tin-nhan/{message_id}/danh-gia")
-async def rate_answer(request: Request, message_id: int, chats: Chats) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_rate_answer, request, message_id, str(form.get("rating") or ""), chats)
+def rate_answer(request: Request, message_id: int, chats: Chats, form: Form) -> Response:
+    return _rate_answer(request, message_id, str(form.get("rating") or ""), chats)
 
 
 def _rate_answer(request: Request, message_id: int, rating: str, chats: ChatService) -> Response:
@@ -150,8 +152,9 @@ def _rate_answer(request: Request, message_id: int, rating: str, chats: ChatServ
     except (NotFound, ValidationFailed) as exc:
         if not is_htmx(request):
             raise
-        return render(request, "assistant/_rating.html", {"m": None, "rating_error": exc.message},
-                      status=exc.status)
+        return render(
+            request, "assistant/_rating.html", {"m": None, "rating_error": exc.message}, status=exc.status
+        )
     if is_htmx(request):
         return render(request, "assistant/_rating.html", {"m": message, "thanked": True})
     request.session["flash"] = i18n.gettext("Cảm ơn bạn đã đánh giá câu trả lời.")

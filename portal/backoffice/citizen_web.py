@@ -15,12 +15,13 @@ from fastapi.responses import Response
 from portal.applications.service import ApplicationService, Upload
 from portal.backoffice import documents
 from portal.backoffice.web import Cases
-from portal.deps import Applications, SettingsDep, lookup_client
+from portal.deps import Applications, Form, SettingsDep, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited
 from portal.models import Application
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, redirect, render
 from workflows import engine
 from workflows.definitions import Definition
@@ -65,9 +66,8 @@ def _actor(request: Request, app: Application) -> str:
 
 
 @router.post("/ho-so/mo-bang-ma")
-async def open_with_code(request: Request, service: Applications, settings: SettingsDep) -> Response:
+def open_with_code(request: Request, service: Applications, settings: SettingsDep, form: Form) -> Response:
     """From the tracking page: check code + phone again, then let this session act on that case."""
-    form = await request.form()
     code = str(form.get("case_code") or "").strip().upper()
     target = "rut" if form.get("next") == "rut" else "bo-sung"
     try:
@@ -121,9 +121,11 @@ def supplement_page(request: Request, application_id: str, service: Applications
 
 
 @router.post("/ho-so/{application_id}/bo-sung")
-async def supplement(request: Request, application_id: str, service: Applications, cases: Cases) -> Response:
+@accepts_files
+def supplement(
+    request: Request, application_id: str, service: Applications, cases: Cases, form: Form
+) -> Response:
     app = _case(request, application_id, service)
-    form = await request.form()
     intent = str(form.get("intent") or "upload")
     comment = str(form.get("comment") or "")
     if "submit_supplement" not in citizen_actions(service.definition_of(app), app):
@@ -134,7 +136,8 @@ async def supplement(request: Request, application_id: str, service: Application
     errors: dict[str, str] = {}
     for key, value in form.multi_items():
         if key.startswith("doc_") and not isinstance(value, str) and value.filename:
-            _, error = service.attach(app, Upload(key[4:], value.filename, await value.read()))
+            content = read_upload(value, service.max_file_bytes(app, key[4:]))
+            _, error = service.attach(app, Upload(key[4:], value.filename, content, size=value.size))
             if error:
                 errors[key] = error
     ctx = _supplement_context(app, service, cases)
@@ -206,10 +209,11 @@ def withdraw_page(request: Request, application_id: str, service: Applications) 
 
 
 @router.post("/ho-so/{application_id}/rut")
-async def withdraw(request: Request, application_id: str, service: Applications, cases: Cases) -> Response:
+def withdraw(
+    request: Request, application_id: str, service: Applications, cases: Cases, form: Form
+) -> Response:
     app = _case(request, application_id, service)
     definition = service.definition_of(app)
-    form = await request.form()
     errors: dict[str, str] = {}
     status = 422
     if form.get("confirm") != "1":

@@ -19,7 +19,7 @@ from portal.backoffice.auth import require_role
 from portal.backoffice.models import StaffMember
 from portal.backoffice.web import page
 from portal.db import utcnow
-from portal.deps import DbSession, SettingsDep
+from portal.deps import DbSession, Form, SettingsDep
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application
 from portal.payments_app import flows
@@ -39,6 +39,7 @@ from portal.payments_app.statements import RESULT_LABELS, REVIEW_RESULTS, Statem
 from portal.payments_app.web import Payments, get_gateway
 from portal.routing import Router
 from portal.web import security
+from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, redirect
 from workflows.calendar import VN_TZ
 
@@ -75,11 +76,11 @@ def _period(value: str | None) -> str:
     return value if value else f"{utcnow().astimezone(VN_TZ):%Y-%m}"
 
 
-async def _upload(form: FormData, name: str = "file") -> tuple[str, bytes] | None:
+def _upload(form: FormData, name: str = "file") -> tuple[str, bytes] | None:
     upload = form.get(name)
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
-    return upload.filename, await upload.read(MAX_UPLOAD + 1)
+    return upload.filename, read_upload(upload, MAX_UPLOAD)
 
 
 # -- dashboard and report ----------------------------------------------------------------------------
@@ -140,25 +141,20 @@ def new_school_form(request: Request, staff: Admin) -> Response:
 
 
 @router.post("/truong-moi")
-async def new_school(request: Request, staff: Admin, session: DbSession) -> Response:
-    form = await request.form()
+def new_school(request: Request, staff: Admin, session: DbSession, form: Form) -> Response:
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-    def run() -> Response:
-        try:
-            school = SchoolFeeService(session).add_school(values)
-        except ValidationFailed as exc:
-            return page(
-                request,
-                "payments/staff/new_school.html",
-                staff,
-                {"values": values, "errors": exc.fields},
-                status=422,
-            )
-        flash(request, f"Đã thêm {school.name}. Tiếp theo: nhập danh sách học sinh và khoản thu.")
-        return redirect(request, f"/can-bo/thu-phi/truong/{school.id}")
-
-    return await run_in_threadpool(run)
+    try:
+        school = SchoolFeeService(session).add_school(values)
+    except ValidationFailed as exc:
+        return page(
+            request,
+            "payments/staff/new_school.html",
+            staff,
+            {"values": values, "errors": exc.fields},
+            status=422,
+        )
+    flash(request, f"Đã thêm {school.name}. Tiếp theo: nhập danh sách học sinh và khoản thu.")
+    return redirect(request, f"/can-bo/thu-phi/truong/{school.id}")
 
 
 @router.get("/truong/{school_id}")
@@ -209,12 +205,11 @@ def students_form(request: Request, school_id: int, staff: Accountant, session: 
 
 
 @router.post("/truong/{school_id}/nhap-hoc-sinh")
-async def students_import(
-    request: Request, school_id: int, staff: Accountant, session: DbSession
+@accepts_files
+def students_import(
+    request: Request, school_id: int, staff: Accountant, session: DbSession, form: Form
 ) -> Response:
-    form = await request.form()
-    upload = await _upload(form)
-    return await run_in_threadpool(_students_import, request, school_id, staff, session, upload)
+    return _students_import(request, school_id, staff, session, _upload(form))
 
 
 def _students_import(
@@ -252,9 +247,10 @@ def items_page(request: Request, school_id: int, staff: Accountant, session: DbS
 
 
 @router.post("/truong/{school_id}/khoan-thu")
-async def items_add(request: Request, school_id: int, staff: Accountant, session: DbSession) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_items_add, request, school_id, staff, session, form)
+def items_add(
+    request: Request, school_id: int, staff: Accountant, session: DbSession, form: Form
+) -> Response:
+    return _items_add(request, school_id, staff, session, form)
 
 
 def _items_add(
@@ -353,11 +349,10 @@ def issue_form(
 
 
 @router.post("/truong/{school_id}/lop/{class_id}/lap-thong-bao")
-async def issue(
-    request: Request, school_id: int, class_id: int, staff: Accountant, session: DbSession
+def issue(
+    request: Request, school_id: int, class_id: int, staff: Accountant, session: DbSession, form: Form
 ) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_issue, request, school_id, class_id, staff, session, form)
+    return _issue(request, school_id, class_id, staff, session, form)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -422,12 +417,11 @@ def statement_form(request: Request, school_id: int, staff: Accountant, session:
 
 
 @router.post("/truong/{school_id}/sao-ke")
-async def statement_import(
-    request: Request, school_id: int, staff: Accountant, session: DbSession
+@accepts_files
+def statement_import(
+    request: Request, school_id: int, staff: Accountant, session: DbSession, form: Form
 ) -> Response:
-    form = await request.form()
-    upload = await _upload(form)
-    return await run_in_threadpool(_statement_import, request, school_id, staff, session, upload)
+    return _statement_import(request, school_id, staff, session, _upload(form))
 
 
 def _statement_import(

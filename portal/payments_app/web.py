@@ -14,14 +14,13 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session, object_session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from payments import PaymentError
 from payments.vnpay_codec import RESPONSE_MESSAGES
 from portal import i18n
 from portal.applications.service import ApplicationService
-from portal.deps import Applications, DbSession, SettingsDep, client_ip, lookup_client
+from portal.deps import Applications, DbSession, Form, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.payments_app import documents
@@ -233,11 +232,10 @@ def pay_case_fee(
 
 
 @router.post("/le-phi/thanh-toan")
-async def pay_case_fee_by_code(
-    request: Request, service: Applications, payments: Payments, settings: SettingsDep
+def pay_case_fee_by_code(
+    request: Request, service: Applications, payments: Payments, settings: SettingsDep, form: Form
 ) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_pay_by_code, request, form, service, payments, settings)
+    return _pay_by_code(request, form, service, payments, settings)
 
 
 def _pay_by_code(
@@ -284,13 +282,10 @@ def case_receipt_pdf(request: Request, application_id: str, service: Application
 
 
 @router.post("/le-phi/bien-lai")
-async def case_receipt_by_code(request: Request, service: Applications, settings: SettingsDep) -> Response:
-    form = await request.form()
-
-    def run() -> Response:
-        return _case_receipt(request, service.repo.session, _case_by_code(request, form, service, settings))
-
-    return await run_in_threadpool(run)
+def case_receipt_by_code(
+    request: Request, service: Applications, settings: SettingsDep, form: Form
+) -> Response:
+    return _case_receipt(request, service.repo.session, _case_by_code(request, form, service, settings))
 
 
 # -- school fees -----------------------------------------------------------------------------------------
@@ -346,9 +341,8 @@ def fees_home(request: Request, session: DbSession, settings: SettingsDep) -> Re
 
 
 @router.post("/hoc-phi")
-async def fees_lookup(request: Request, session: DbSession, settings: SettingsDep) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_fees_lookup, request, form, session, settings)
+def fees_lookup(request: Request, session: DbSession, settings: SettingsDep, form: Form) -> Response:
+    return _fees_lookup(request, form, session, settings)
 
 
 def _fees_lookup(request: Request, form: FormData, session: Session, settings: Any) -> Response:
@@ -401,7 +395,9 @@ def _link_attempts_exceeded(request: Request, session: Session, settings: Any, s
     """Counts one attempt per client address and one per student (an attacker changes addresses,
     not the student they are after); both are counted even when the first is already over."""
     limiter = RateLimiter(session)
-    per_client = limiter.hit(f"fees:{client_ip(request)}", window_seconds=settings.tracking_window_seconds)
+    per_client = limiter.hit(
+        f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds
+    )
     per_student = limiter.hit(f"fee-link:{student_code}", window_seconds=3600)
     return per_client > settings.tracking_max_lookups or per_student > LINK_ATTEMPTS_PER_STUDENT
 
@@ -432,9 +428,8 @@ def _accessible_invoices(request: Request, session: Session, refs: list[str]) ->
 
 
 @router.post("/hoc-phi/thanh-toan")
-async def fees_pay(request: Request, payments: Payments, settings: SettingsDep) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_fees_pay, request, form, payments, settings)
+def fees_pay(request: Request, payments: Payments, settings: SettingsDep, form: Form) -> Response:
+    return _fees_pay(request, form, payments, settings)
 
 
 def _fees_pay(request: Request, form: FormData, payments: PaymentService, settings: Any) -> Response:

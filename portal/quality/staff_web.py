@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from portal.backoffice.auth import require_role
 from portal.backoffice.models import CASE_ROLES, StaffMember
 from portal.backoffice.web import page
+from portal.deps import Form
 from portal.errors import Conflict, ValidationFailed
 from portal.quality import charts, exports
 from portal.quality.feedback import FEEDBACK_ROLES, KIND_LABELS, STATUS_LABELS, FeedbackService
@@ -230,11 +231,10 @@ def feedback_detail(
 
 
 @router.post("/phan-anh/{feedback_id}/thao-tac/{action}")
-async def feedback_act(
-    request: Request, feedback_id: int, action: str, staff: FeedbackHandler, service: FeedbackDep
+def feedback_act(
+    request: Request, feedback_id: int, action: str, staff: FeedbackHandler, service: FeedbackDep, form: Form
 ) -> Response:
     feedback = service.for_staff(staff, feedback_id)
-    form = await request.form()
     comment = str(form.get("comment") or "")
     raw_version = str(form.get("version") or "")
     try:

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from portal.deps import DbSession, SettingsDep, client_ip, lookup_client
+from portal.deps import DbSession, Form, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.quality import charts
 from portal.quality.feedback import KIND_LABELS, STATUS_LABELS, FeedbackService, agencies_in_force
@@ -75,10 +75,9 @@ def rating_lookup_form(request: Request, ma: str = "") -> Response:
 
 
 @router.post("/danh-gia")
-async def rating_lookup(
-    request: Request, ratings: Ratings, settings: SettingsDep, session: DbSession
+def rating_lookup(
+    request: Request, ratings: Ratings, settings: SettingsDep, session: DbSession, form: Form
 ) -> Response:
-    form = await request.form()
     values = {
         "case_code": str(form.get("case_code") or "").strip().upper(),
         "phone": str(form.get("phone") or ""),
@@ -142,8 +141,7 @@ def rating_page(request: Request, application_id: str, ratings: Ratings, t: str 
 
 
 @router.post("/danh-gia/{application_id}")
-async def rate(request: Request, application_id: str, ratings: Ratings) -> Response:
-    form = await request.form()
+def rate(request: Request, application_id: str, ratings: Ratings, form: Form) -> Response:
     token = str(form.get("t") or request.query_params.get("t") or "")
     app = ratings.case_for_token(application_id, token)
     values = {c.key: str(form.get(c.key) or "") for c in CRITERIA} | {
@@ -230,8 +228,7 @@ def feedback_form(request: Request, ma: str = "") -> Response:
 
 
 @router.post("/phan-anh")
-async def send_feedback(request: Request, service: FeedbackDep, session: DbSession) -> Response:
-    form = await request.form()
+def send_feedback(request: Request, service: FeedbackDep, session: DbSession, form: Form) -> Response:
     values = {k: str(form.get(k) or "") for k in FEEDBACK_FIELDS}
     if RateLimiter(session).hit(f"feedback:{client_ip(request)}", window_seconds=3600) > FEEDBACK_PER_HOUR:
         raise RateLimited("Bạn đã gửi quá nhiều phản ánh trong một giờ; vui lòng thử lại sau.")
@@ -274,7 +271,7 @@ def feedback_lookup_form(request: Request, ma: str = "") -> Response:
     return render(request, "quality/feedback_track.html", {"values": {"code": ma[:20]}, "errors": {}})
 
 
-async def _lookup(
+def _lookup(
     request: Request, service: FeedbackService, settings: Any, session: Any, form: FormData
 ) -> tuple[Any, dict[str, str], dict[str, str]]:
     values = {"code": str(form.get("code") or "").strip().upper(), "phone": str(form.get("phone") or "")}
@@ -292,10 +289,10 @@ async def _lookup(
 
 
 @router.post("/phan-anh/tra-cuu")
-async def feedback_lookup(
-    request: Request, service: FeedbackDep, settings: SettingsDep, session: DbSession
+def feedback_lookup(
+    request: Request, service: FeedbackDep, settings: SettingsDep, session: DbSession, form: Form
 ) -> Response:
-    feedback, values, errors = await _lookup(request, service, settings, session, await request.form())
+    feedback, values, errors = _lookup(request, service, settings, session, form)
     if feedback is None:
         return render(
             request,
@@ -307,11 +304,10 @@ async def feedback_lookup(
 
 
 @router.post("/phan-anh/tra-cuu/bo-sung")
-async def feedback_reply(
-    request: Request, service: FeedbackDep, settings: SettingsDep, session: DbSession
+def feedback_reply(
+    request: Request, service: FeedbackDep, settings: SettingsDep, session: DbSession, form: Form
 ) -> Response:
-    form = await request.form()
-    feedback, values, errors = await _lookup(request, service, settings, session, form)
+    feedback, values, errors = _lookup(request, service, settings, session, form)
     if feedback is None:
         raise NotFound("Không tìm thấy phản ánh với mã và số điện thoại này.")
     try:

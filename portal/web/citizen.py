@@ -8,19 +8,19 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from portal import i18n
 from portal.applications import forms
 from portal.applications.documents import receipt_pdf
 from portal.applications.service import ApplicationService, Upload
-from portal.deps import Accounts, Applications, CatalogueDep, SettingsDep, client_ip, lookup_client
+from portal.deps import Accounts, Applications, CatalogueDep, Form, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, ProcedureNotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, is_htmx, redirect, render
 from workflows.calendar import now as vn_now
 from workflows.definitions import Definition
@@ -86,11 +86,14 @@ def _form_values(form: FormData) -> tuple[dict[str, str], dict[str, str], str | 
     return applicant, fields, (str(agency) if agency else None)
 
 
-async def _uploads(form: FormData) -> list[Upload]:
+def _uploads(form: FormData, definition: Definition) -> list[Upload]:
+    """The files sent for the definition's documents, each read no further than its limit + 1 byte."""
+    limits = {doc.key: doc.max_bytes for doc in definition.documents}
     uploads = []
     for key, value in form.multi_items():
         if key.startswith("doc_") and isinstance(value, UploadFile) and value.filename:
-            uploads.append(Upload(key[4:], value.filename, await value.read()))
+            content = read_upload(value, limits.get(key[4:], 0))
+            uploads.append(Upload(key[4:], value.filename, content, size=value.size))
     return uploads
 
 
@@ -160,26 +163,13 @@ def new_application(
 
 
 @router.post("/thu-tuc/{slug}/nop-ho-so")
-async def create_application(
-    request: Request, slug: str, catalogue: CatalogueDep, service: Applications
+@accepts_files
+def create_application(
+    request: Request, slug: str, catalogue: CatalogueDep, service: Applications, form: Form
 ) -> Response:
+    # a plain def (thread pool): the body was received before this runs; files and database block
     definition = _procedure(catalogue, slug)
-    form = await request.form()
-    uploads = await _uploads(form)
-    # the database work is blocking: in the thread pool, never on the event loop
-    return await run_in_threadpool(
-        _create_application, request, definition, service, catalogue, form, uploads
-    )
-
-
-def _create_application(
-    request: Request,
-    definition: Definition,
-    service: ApplicationService,
-    catalogue: Any,
-    form: FormData,
-    uploads: list[Upload],
-) -> Response:
+    uploads = _uploads(form, definition)
     app, token = service.create_draft(definition, citizen_id=security.current_citizen_id(request))
     security.remember_draft(request, app.id, token)
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
@@ -235,28 +225,15 @@ def edit_application(
 
 
 @router.post("/ho-so/{application_id}/sua")
-async def update_application(
-    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
-) -> Response:
-    form = await request.form()
-    uploads = await _uploads(form)
-    return await run_in_threadpool(
-        _update_application, request, application_id, service, catalogue, form, uploads
-    )
-
-
-def _update_application(
-    request: Request,
-    application_id: str,
-    service: ApplicationService,
-    catalogue: Any,
-    form: FormData,
-    uploads: list[Upload],
+@accepts_files
+def update_application(
+    request: Request, application_id: str, service: Applications, catalogue: CatalogueDep, form: Form
 ) -> Response:
     app, token = _load_draft(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     definition = service.definition_of(app)
+    uploads = _uploads(form, definition)
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
@@ -460,9 +437,8 @@ def tracking_form(request: Request, ma: str = "") -> Response:
 
 
 @router.post("/tra-cuu")
-async def tracking_lookup(request: Request, service: Applications, settings: SettingsDep) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_tracking_lookup, request, form, service, settings)
+def tracking_lookup(request: Request, service: Applications, settings: SettingsDep, form: Form) -> Response:
+    return _tracking_lookup(request, form, service, settings)
 
 
 def _tracking_lookup(
@@ -515,10 +491,9 @@ def register_form(request: Request) -> Response:
 
 
 @router.post("/dang-ky")
-async def register(request: Request, accounts: Accounts) -> Response:
-    form = await request.form()
-    # argon2 hashing and the database: in the thread pool, never on the event loop
-    return await run_in_threadpool(_register, request, form, accounts)
+def register(request: Request, accounts: Accounts, form: Form) -> Response:
+    # a plain def: argon2 hashing and the database run in the thread pool, never on the event loop
+    return _register(request, form, accounts)
 
 
 def _register(request: Request, form: FormData, accounts: Any) -> Response:
@@ -540,9 +515,8 @@ def login_form(request: Request, next: str = "") -> Response:
 
 
 @router.post("/dang-nhap")
-async def login(request: Request, accounts: Accounts) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_login, request, form, accounts)
+def login(request: Request, accounts: Accounts, form: Form) -> Response:
+    return _login(request, form, accounts)
 
 
 def _login(request: Request, form: FormData, accounts: Any) -> Response:

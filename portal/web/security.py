@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from portal.errors import CsrfFailed
+from portal.web.bodies import read_form
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -23,6 +24,13 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
+def require_session_token(request: Request) -> None:
+    """Before the body is read: a session without a CSRF token cannot pass ``verify_csrf``, so its
+    state-changing request is refused unread (portal/routing.py calls this)."""
+    if not request.session.get("csrf"):
+        raise CsrfFailed()
+
+
 async def verify_csrf(request: Request) -> None:
     """Router dependency: every state-changing web request must carry the session's token."""
     if request.method in SAFE_METHODS:
@@ -30,7 +38,7 @@ async def verify_csrf(request: Request) -> None:
     expected = request.session.get("csrf")
     sent = request.headers.get("X-CSRF-Token")
     if not sent:
-        form = await request.form()
+        form = await read_form(request)
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not hmac.compare_digest(str(expected), sent):

@@ -120,7 +120,7 @@ def test_wrong_file_type_and_oversize_are_refused_at_the_field(client: TestClien
     token = csrf(client, f"/thu-tuc/{TRANSFER}/nop-ho-so")
     response = client.post(
         f"/thu-tuc/{TRANSFER}/nop-ho-so",
-        data={"csrf_token": token, "intent": "save"},
+        data={"csrf_token": token, "intent": "save", "applicant_full_name": "Lê Văn Giữ Lại"},
         files=[
             ("doc_don_de_nghi", ("virus.exe", b"MZ\x90\x00", "application/octet-stream")),
             ("doc_hoc_ba", ("fake.pdf", PNG, "application/pdf")),
@@ -131,6 +131,8 @@ def test_wrong_file_type_and_oversize_are_refused_at_the_field(client: TestClien
     assert "không đúng định dạng; chỉ nhận PDF, JPG, PNG" in response.text
     assert "không phải là tệp PDF hợp lệ" in response.text
     assert "vượt quá giới hạn 5 MB" in response.text
+    assert "dung lượng 6.0 MB" in response.text  # the real size, though only 5 MB + 1 byte was read
+    assert "Lê Văn Giữ Lại" in response.text  # what the user typed is kept
 
 
 def test_draft_is_saved_and_resumed_from_the_link_on_another_device(client: TestClient) -> None:
