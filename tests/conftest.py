@@ -147,9 +147,11 @@ def serve(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
+    deadline, pause = time.monotonic() + 20, threading.Event()
+    while not server.started and time.monotonic() < deadline:
+        # not time.sleep: under `make test-dates` (libfaketime, real monotonic clock) Python ≥ 3.11's
+        # time.sleep fails with EINVAL (wolfcw/libfaketime#426); a timed Event wait does not
+        pause.wait(0.05)
     try:
         yield f"http://127.0.0.1:{port}", served
     finally:
