@@ -24,6 +24,7 @@ from portal.models import Application, CaseEvent
 from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect, render
+from workflows.calendar import today as vn_today
 from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
 router = Router(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
@@ -510,7 +511,7 @@ def staff_reset_password(request: Request, staff_id: int, staff: Admin, service:
 @router.get("/quan-tri/co-quan")
 def agencies(request: Request, staff: Admin, session: DbSession) -> Response:
     counts = StaffRepository(session).counts_by_agency()
-    today = date.today()
+    today = vn_today()
     return page(request, "staff/admin_agencies.html", staff, _admin_ctx(request, counts=counts, today=today))
 
 
