@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +23,7 @@ from portal.config import ROOT, Settings, get_settings
 from portal.db import Database
 from portal.errors import NotFound, PortalError
 from workflows.calendar import load_calendar
+from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
 
 log = logging.getLogger("portal")
@@ -78,7 +81,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """``clock``: "now" for pages that show deadlines against today (the staff queues); Vietnam's time
+    by default. Tests pass a fixed one rather than read the wall clock."""
     settings = settings or get_settings()
     registry = load_registry(settings.definitions_dir)
     app = FastAPI(
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app.state.files = FileStore(settings.upload_dir)
+    app.state.clock = clock or vn_now
 
     app.add_middleware(
         SessionMiddleware,

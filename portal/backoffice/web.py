@@ -44,8 +44,10 @@ def case_service(request: Request, session: DbSession) -> CaseService:
 
 
 def queue_service(request: Request, session: DbSession) -> QueueService:
-    index: WorkflowIndex = request.app.state.backoffice_index
-    return QueueService(QueueRepository(session), StaffRepository(session), index, request.app.state.calendar)
+    state = request.app.state
+    index: WorkflowIndex = state.backoffice_index
+    repos = QueueRepository(session), StaffRepository(session)
+    return QueueService(*repos, index, state.calendar, state.clock)
 
 
 def staff_service(request: Request, session: DbSession) -> StaffService:
