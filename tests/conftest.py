@@ -31,8 +31,20 @@ PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgresql")
 
 
+def _drives_chromium(item: pytest.Item, sources: dict[Path, str]) -> bool:
+    path = Path(str(item.fspath))
+    if path not in sources:
+        sources[path] = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+    uses = getattr(item, "fixturenames", ())
+    return "playwright" in sources[path] or "chromium" in sources[path].lower() or "page" in uses
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sources: dict[Path, str] = {}
     for item in items:
+        # `make test-dates` runs `-m 'not browser'`: an unmarked Chromium test would run under libfaketime
+        if not item.get_closest_marker("browser") and _drives_chromium(item, sources):
+            raise pytest.UsageError(f"{item.nodeid} drives Chromium: mark it @pytest.mark.browser")
         if item.get_closest_marker("postgres") and not IS_PG:
             item.add_marker(
                 pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test")
