@@ -81,6 +81,8 @@ def ensure_dev_pki(directory: Path, *, now: datetime | None = None) -> SigningMa
     retired: Path | None = None
     try:
         _write_dev_pki(staging, now)
+        if _usable(material, now):
+            return material  # another process renewed it meanwhile
         if directory.exists():
             # out of validity (or incomplete): move it aside, so the rename below is atomic
             retired = Path(tempfile.mkdtemp(prefix=".pki-old-", dir=directory.parent))
