@@ -27,7 +27,7 @@ run serve demo migrate check-definitions pki mailsink-start worker-start chatbot
 # not exported to `make test` or `make bench`, whose portals run as test/production)
 run serve chatbot-run chatbot-start-bg: export PORTAL_SERVICE_TOKEN ?= dev-service-token
 
-.PHONY: help run test test-sqlite test-pg lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
+.PHONY: help run test test-sqlite test-pg test-dates lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
 
 help:
 	@echo "make run   — set up everything and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -41,11 +41,12 @@ $(STAMP): pyproject.toml uv.lock | uv
 	$(UV) sync --frozen --python ">=3.11,<3.14"
 	@touch $(STAMP)
 
-# System packages the PDF and browser tests need (Debian/Ubuntu, as root). Elsewhere: a hint.
+# System packages the PDF, browser and date tests need (Debian/Ubuntu, as root). Elsewhere: a hint.
 sysdeps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	fc-list 2>/dev/null | grep -qi "noto\|dejavu" || missing="$$missing fonts-noto-core fonts-dejavu-core"; \
 	ldconfig -p 2>/dev/null | grep -q libpango-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	if [ -n "$$missing" ]; then \
@@ -96,6 +97,18 @@ typecheck: $(STAMP)
 test-sqlite: $(STAMP) sysdeps i18n
 	PORTAL_TEST_DATABASE_URL= $(VENV)/bin/pytest -q -p no:cacheprovider
 
+# The non-browser SQLite suite again under libfaketime (Debian `faketime`): 400 days after today, then
+# on the next first day of Tết at 10:00 in Vietnam (tests/tet_day.py). No test may depend on the wall
+# clock. The real monotonic clock is kept: libfaketime 0.9.10 hangs Python's timed thread waits when it
+# fakes it (and, with it kept, breaks Python ≥ 3.11's time.sleep — wolfcw/libfaketime#426 — so the
+# suite waits on threading.Event instead). One run after the other: they share no files (each pytest
+# process has its own tmp dir) but the machine's cores.
+FAKETIME_PYTEST := PORTAL_TEST_DATABASE_URL= FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f
+test-dates: $(STAMP) sysdeps i18n
+	$(FAKETIME_PYTEST) '+400d' $(VENV)/bin/pytest -q -p no:cacheprovider -m 'not browser'
+	tet="$$($(PY) -m tests.tet_day)" && echo "Tết: faketime -f '$$tet'" && \
+	  $(FAKETIME_PYTEST) "$$tet" $(VENV)/bin/pytest -q -p no:cacheprovider -m 'not browser'
+
 test-pg: $(STAMP) sysdeps i18n
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
 	  PORTAL_TEST_DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q -p no:cacheprovider; \
@@ -110,7 +123,7 @@ chatbot-e2e: $(STAMP) i18n chatbot-venv
 	CHATBOT_E2E=1 CHATBOT_E2E_PORTAL_URL=http://127.0.0.1:$(E2E_PORT) $(VENV)/bin/pytest -q -p no:cacheprovider \
 	  -m chatbot tests/assistant; rc=$$?; bash chatbot/scripts/stop.sh; exit $$rc
 
-test: check-definitions lint typecheck test-sqlite test-pg chatbot-test chatbot-e2e $(TEST_DEPS)
+test: check-definitions lint typecheck test-sqlite test-dates test-pg chatbot-test chatbot-e2e $(TEST_DEPS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

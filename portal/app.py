@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ from portal.db import Database
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from portal.web.bodies import BodyLimit, PayloadTooLarge
 from workflows.calendar import load_calendar
+from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
 
 log = logging.getLogger("portal")
@@ -150,7 +153,9 @@ def _form_targets(settings: Settings) -> str:
     return "".join(f" {o}" for o in sorted(origins))
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """``clock``: "now" for pages that show deadlines against today (the staff queues); Vietnam's time
+    by default. Tests pass a fixed one rather than read the wall clock."""
     settings = settings or get_settings()
     settings.check_servable()
     registry = load_registry(settings.definitions_dir)
@@ -174,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app.state.files = FileStore(settings.upload_dir)
+    app.state.clock = clock or vn_now
 
     # innermost: its 413 page has the session and the language like any other page
     app.add_middleware(

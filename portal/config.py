@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     signing_key: Path | None = None
     signing_cert: Path | None = None
     signing_ca_cert: Path | None = None
+    dev_pki_dir: Path = VAR / "pki"  # where that test CA lives (tests: a fresh one per run)
 
     # e-mail (portal/notifications): the worker sends the outbox here; `make run` starts a sink on 1025
     smtp_host: str = "127.0.0.1"

@@ -31,8 +31,20 @@ PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 IS_PG = PG_URL.startswith("postgresql")
 
 
+def _drives_chromium(item: pytest.Item, sources: dict[Path, str]) -> bool:
+    path = Path(str(item.fspath))
+    if path not in sources:
+        sources[path] = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+    uses = getattr(item, "fixturenames", ())
+    return "playwright" in sources[path] or "chromium" in sources[path].lower() or "page" in uses
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sources: dict[Path, str] = {}
     for item in items:
+        # `make test-dates` runs `-m 'not browser'`: an unmarked Chromium test would run under libfaketime
+        if not item.get_closest_marker("browser") and _drives_chromium(item, sources):
+            raise pytest.UsageError(f"{item.nodeid} drives Chromium: mark it @pytest.mark.browser")
         if item.get_closest_marker("postgres") and not IS_PG:
             item.add_marker(
                 pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test")
@@ -74,6 +86,7 @@ def settings(database_url: str, workdir: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",
         base_url="http://testserver",
         upload_dir=workdir / "uploads",
+        dev_pki_dir=workdir / "pki",  # a test CA made by this run at this run's clock, not var/pki
         service_token="test-service-token",
         tracking_max_lookups=1000,
         db_pool_size=8,
@@ -146,9 +159,11 @@ def serve(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
+    deadline, pause = time.monotonic() + 20, threading.Event()
+    while not server.started and time.monotonic() < deadline:
+        # not time.sleep: under `make test-dates` (libfaketime, real monotonic clock) Python ≥ 3.11's
+        # time.sleep fails with EINVAL (wolfcw/libfaketime#426); a timed Event wait does not
+        pause.wait(0.05)
     try:
         yield f"http://127.0.0.1:{port}", served
     finally:

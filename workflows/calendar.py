@@ -125,6 +125,12 @@ def now() -> datetime:
     return datetime.now(VN_TZ)
 
 
+def today() -> date:
+    """The date in Vietnam. Not ``date.today()``: that is the server's zone (UTC in production),
+    a day behind Vietnam from 00:00 to 07:00 ICT."""
+    return now().date()
+
+
 def load_calendar(
     path: Path | None = None,
     *,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from workflows.calendar import today as vn_today
+
 # Birth-registration province codes of the 12-digit personal ID (Circular
 # 07/2016/TT-BCA, 63 provinces). Kept as data: new codes are a one-line change.
 PROVINCE_CODES: frozenset[str] = frozenset(
@@ -54,7 +56,7 @@ def cccd(value: str, *, birth_date: date | None = None, today: date | None = Non
     year = _CENTURY[raw[3]] + int(raw[4:6]) if raw[3] in _CENTURY else None
     if year is None:
         raise InvalidValue("Chữ số thứ 4 của CCCD (thế kỷ và giới tính) không hợp lệ.")
-    today = today or date.today()
+    today = today or vn_today()
     if year > today.year:
         raise InvalidValue("Năm sinh mã hoá trong CCCD nằm ở tương lai; vui lòng kiểm tra lại.")
     if birth_date is not None and birth_date.year != year:

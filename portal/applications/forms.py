@@ -15,6 +15,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from workflows import validators
+from workflows.calendar import today as vn_today
 from workflows.definitions import Definition, FieldType, FormField, Text
 
 NAME_SYNTAX = r"[^\W\d_]+(?:[ '.-][^\W\d_]+)*"
@@ -138,7 +139,7 @@ def check_value(
         parsed = parse_date(value)
         if parsed is None:
             return value, "Ngày không hợp lệ; nhập theo dạng ngày/tháng/năm, ví dụ 05/09/2012."
-        today = today or date.today()
+        today = today or vn_today()
         if spec is not None and spec.date_range == "past" and parsed > today:
             return value, "Ngày này không thể ở tương lai."
         if spec is not None and spec.date_range == "future" and parsed < today:

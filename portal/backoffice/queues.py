@@ -8,8 +8,9 @@ hundredth page cost the same on a million cases.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.backoffice.deadlines import STATUS_LABELS, status_for_due
@@ -133,15 +134,22 @@ class WorkflowIndex:
 
 class QueueService:
     def __init__(
-        self, repo: QueueRepository, staff: StaffRepository, index: WorkflowIndex, calendar: WorkingCalendar
+        self,
+        repo: QueueRepository,
+        staff: StaffRepository,
+        index: WorkflowIndex,
+        calendar: WorkingCalendar,
+        clock: Callable[[], datetime] = vn_now,
     ) -> None:
         self.repo = repo
         self.staff = staff
         self.index = index
         self.calendar = calendar
+        self.clock = clock
 
     def today(self) -> date:
-        return vn_now().date()
+        """Today in Vietnam by the service's clock (the app's: ``app.state.clock``)."""
+        return self.clock().astimezone(VN_TZ).date()
 
     def _deadline_bounds(self, wanted: DeadlineStatus, today: date) -> tuple[date | None, date | None]:
         soon = self.calendar.next_working_day(today)

@@ -24,6 +24,7 @@ from portal.models import Application, CaseEvent
 from portal.routing import Router
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect, render
+from workflows.calendar import today as vn_today
 from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
 router = Router(prefix="/can-bo", dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
@@ -46,8 +47,10 @@ def case_service(request: Request, session: DbSession) -> CaseService:
 
 
 def queue_service(request: Request, session: DbSession) -> QueueService:
-    index: WorkflowIndex = request.app.state.backoffice_index
-    return QueueService(QueueRepository(session), StaffRepository(session), index, request.app.state.calendar)
+    state = request.app.state
+    index: WorkflowIndex = state.backoffice_index
+    repos = QueueRepository(session), StaffRepository(session)
+    return QueueService(*repos, index, state.calendar, state.clock)
 
 
 def staff_service(request: Request, session: DbSession) -> StaffService:
@@ -512,7 +515,7 @@ def staff_reset_password(request: Request, staff_id: int, staff: Admin, service:
 @router.get("/quan-tri/co-quan")
 def agencies(request: Request, staff: Admin, session: DbSession) -> Response:
     counts = StaffRepository(session).counts_by_agency()
-    today = date.today()
+    today = vn_today()
     return page(request, "staff/admin_agencies.html", staff, _admin_ctx(request, counts=counts, today=today))
 
 

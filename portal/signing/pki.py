@@ -1,16 +1,20 @@
 """Signing key material: configured paths, or a local test CA generated on first use.
 
 Production must name its key, certificate and CA (PORTAL_SIGNING_KEY / _CERT / _CA_CERT).
-Development and test fall back to ``var/pki/``: a self-signed "test CA" and an agency
-signing certificate (digitalSignature + nonRepudiation) issued by it. The directory is
-created atomically (generated elsewhere, then renamed), so two processes starting at once
-never mix one run's key with the other's certificate. Never commit var/.
+Development and test fall back to ``PORTAL_DEV_PKI_DIR`` (``var/pki/``; the test suite uses a
+fresh one per run): a self-signed "test CA" and an agency signing certificate
+(digitalSignature + nonRepudiation) issued by it. The directory is created atomically
+(generated elsewhere, then renamed), so two processes starting at once never mix one run's
+key with the other's certificate. It is generated again when a certificate is expired, about
+to expire or not yet valid (made under a later clock), since every signature would then fail.
+Never commit var/.
 
 Run ``python -m portal.signing`` (``make pki``) to create it ahead of time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -24,10 +28,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from portal.config import VAR, Settings
+from portal.config import Settings
 
-DEV_PKI_DIR = VAR / "pki"
 KEY_FILE, CERT_FILE, CA_FILE, CA_KEY_FILE = "signer.key.pem", "signer.pem", "ca.pem", "ca.key.pem"
+SIGNER_VALIDITY, CA_VALIDITY = timedelta(days=825), timedelta(days=3650)
+# a test CA whose certificates expire sooner than this is replaced (a signed result must verify for a while)
+RENEW_BEFORE = timedelta(days=30)
 
 
 class SigningNotConfigured(RuntimeError):
@@ -56,26 +62,53 @@ def signing_material(settings: Settings, *, dev_dir: Path | None = None) -> Sign
             "set all of PORTAL_SIGNING_KEY, PORTAL_SIGNING_CERT, PORTAL_SIGNING_CA_CERT, "
             "or none of them (a local test CA is then used)"
         )
-    return ensure_dev_pki(dev_dir or DEV_PKI_DIR)
+    return ensure_dev_pki(dev_dir or settings.dev_pki_dir)
 
 
-def ensure_dev_pki(directory: Path) -> SigningMaterial:
+def ensure_dev_pki(directory: Path, *, now: datetime | None = None) -> SigningMaterial:
+    """The local test CA in ``directory``: created if missing, replaced if out of validity at ``now``.
+
+    A certificate that is expired, expires within :data:`RENEW_BEFORE`, or is not yet valid (the
+    directory was made by a run with a later clock) would make every signature invalid, so the
+    whole directory is generated again rather than used.
+    """
+    now = now or datetime.now(UTC)
     material = SigningMaterial(directory / KEY_FILE, directory / CERT_FILE, directory / CA_FILE)
-    if material.key.exists() and material.cert.exists() and material.ca_cert.exists():
+    if _usable(material, now):
         return material
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pki-", dir=directory.parent))
+    retired: Path | None = None
     try:
-        _write_dev_pki(staging)
+        _write_dev_pki(staging, now)
+        if _usable(material, now):
+            return material  # another process renewed it meanwhile
+        if directory.exists():
+            # out of validity (or incomplete): move it aside, so the rename below is atomic
+            retired = Path(tempfile.mkdtemp(prefix=".pki-old-", dir=directory.parent))
+            with contextlib.suppress(OSError):  # another process moved or replaced it first
+                os.rename(directory, retired / "pki")
         try:
             os.rename(staging, directory)
         except OSError:
-            # another process won the race (or an incomplete dir exists): keep theirs if complete
-            if not (material.key.exists() and material.cert.exists() and material.ca_cert.exists()):
+            # another process won the race: keep theirs if complete and valid
+            if not _usable(material, now):
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
     return material
+
+
+def _usable(material: SigningMaterial, now: datetime) -> bool:
+    if not (material.key.exists() and material.cert.exists() and material.ca_cert.exists()):
+        return False
+    try:
+        certs = [x509.load_pem_x509_certificate(p.read_bytes()) for p in (material.cert, material.ca_cert)]
+    except (OSError, ValueError):
+        return False
+    return all(c.not_valid_before_utc <= now < c.not_valid_after_utc - RENEW_BEFORE for c in certs)
 
 
 def _name(common_name: str, unit: str | None = None) -> x509.Name:
@@ -104,8 +137,8 @@ def _key_usage(*, signing: bool) -> x509.KeyUsage:
     )
 
 
-def _write_dev_pki(directory: Path) -> None:
-    now = datetime.now(UTC) - timedelta(minutes=5)
+def _write_dev_pki(directory: Path, at: datetime) -> None:
+    now = at - timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("CA thử nghiệm — KHÔNG dùng cho văn bản thật")
     ca_cert = (
@@ -115,7 +148,7 @@ def _write_dev_pki(directory: Path) -> None:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=3650))
+        .not_valid_after(now + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(signing=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
@@ -129,7 +162,7 @@ def _write_dev_pki(directory: Path) -> None:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=825))
+        .not_valid_after(now + SIGNER_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signing=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

@@ -25,7 +25,6 @@ from portal.app import create_app
 from portal.assistant.relay import RasaRelay
 from portal.config import Settings
 from tests.assistant.chat_builders import conversations, say
-from workflows.calendar import now as vn_now
 
 pytestmark = pytest.mark.chatbot
 
@@ -56,8 +55,8 @@ def portal_for_actions(app: FastAPI, settings: Settings) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=parts.port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     yield PORTAL_URL
     server.should_exit = True
@@ -82,7 +81,7 @@ def test_documents_of_the_diploma_copy_procedure(
     assert response.status_code == 200
     text = html.unescape(response.text)
     assert "tạm thời gián đoạn" not in text, "Rasa did not answer"
-    definition = app.state.catalogue.get("1.005092", vn_now().date())
+    definition = app.state.catalogue.get("1.005092", app.state.clock().date())  # the app's today
     assert definition is not None
     names = [d.name.get("vi") for d in definition.documents]
     missing = [n for n in names if n not in text]

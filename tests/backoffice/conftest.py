@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,20 @@ from fastapi.testclient import TestClient
 
 from portal.backoffice.effects import DefaultEffects
 from tests.backoffice.staff_builders import PASSWORD, RecordingEffects, create_staff, login
+from workflows.calendar import VN_TZ
+
+# "Now" for tests that build deadlines against today: a Wednesday, 10:00 in Vietnam, whatever the wall
+# clock says (make test-dates runs the suite 400 days ahead and on Tết).
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=VN_TZ)
+
+
+@pytest.fixture
+def now(app: FastAPI) -> Iterator[datetime]:
+    """The app's clock (``app.state.clock``: the staff queues' today) stopped at :data:`NOW`."""
+    previous = app.state.clock
+    app.state.clock = lambda: NOW
+    yield NOW
+    app.state.clock = previous
 
 
 @pytest.fixture

@@ -114,8 +114,10 @@ def insert_case(
     version: int = 2,
     closed: bool = False,
     submitted: datetime | None = None,
+    closed_at: datetime | None = None,
 ) -> Application:
     """A submitted case written directly (queue tests need many; the HTTP flow is tested elsewhere)."""
+    submitted = submitted or datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
     app = Application(
         id=new_id(),
         procedure_code=procedure,
@@ -128,11 +130,11 @@ def insert_case(
         applicant_cccd=cccd,
         applicant_phone="0987654321",
         data={"fields": {}},
-        submitted_at=submitted or datetime(2026, 11, 2, 2, 0, tzinfo=UTC),
+        submitted_at=submitted,
         due_date=due,
         effective_due_date=due,
         assignee_id=assignee,
-        closed_at=datetime.now(UTC) if closed else None,
+        closed_at=(closed_at or submitted) if closed else None,  # not the wall clock: closed when received
     )
     session.add(app)
     session.flush()

@@ -17,10 +17,10 @@ from portal.backoffice.deadlines import status_for_due
 from portal.backoffice.effects import DefaultEffects
 from portal.backoffice.jobs import flag_deadlines
 from portal.backoffice.models import CaseAccessLog, DeadlineAlert
+from portal.models import Application
 from tests.backoffice.staff_builders import RecordingEffects, insert_case
 from tests.builders import submit_transfer
 from workflows.calendar import VN_TZ, load_calendar
-from workflows.calendar import now as vn_now
 from workflows.engine import DeadlineStatus
 
 CAL = load_calendar()
@@ -65,19 +65,23 @@ def test_the_access_log_cannot_be_changed(
 
 
 def test_deadline_job_flags_late_cases_once_a_day(
-    app: FastAPI, db_session: Session, staff: dict[str, Any], as_role: Callable[[str], TestClient]
+    app: FastAPI,
+    db_session: Session,
+    staff: dict[str, Any],
+    as_role: Callable[[str], TestClient],
+    now: datetime,
 ) -> None:
-    today = vn_now().date()
+    today = now.date()
     specialist = staff["chuyen_vien"]["id"]
-    overdue = _case_with(db_session, DeadlineStatus.OVERDUE, 1, assignee=specialist)
-    soon = _case_with(db_session, DeadlineStatus.DUE_SOON, 2)
-    _case_with(db_session, DeadlineStatus.ON_TIME, 3, assignee=specialist)
-    _case_with(db_session, DeadlineStatus.OVERDUE, 4, status="cho_bo_sung")  # paused
-    _case_with(db_session, DeadlineStatus.OVERDUE, 5, status="tu_choi", closed=True)
+    overdue = _case_with(db_session, now, DeadlineStatus.OVERDUE, 1, assignee=specialist)
+    soon = _case_with(db_session, now, DeadlineStatus.DUE_SOON, 2)
+    _case_with(db_session, now, DeadlineStatus.ON_TIME, 3, assignee=specialist)
+    _case_with(db_session, now, DeadlineStatus.OVERDUE, 4, status="cho_bo_sung")  # paused
+    _case_with(db_session, now, DeadlineStatus.OVERDUE, 5, status="tu_choi", closed=True)
     db_session.commit()
     effects = RecordingEffects(DefaultEffects())  # the real outbox renders the deadline_alert mails
     flagged = flag_deadlines(
-        db_session, app.state.registry, CAL, effects, "http://testserver", at=vn_now() + timedelta(seconds=1)
+        db_session, app.state.registry, CAL, effects, "http://testserver", at=now + timedelta(seconds=1)
     )
     db_session.commit()
     by_code = {f.case_code: f for f in flagged}
@@ -96,7 +100,8 @@ def test_deadline_job_flags_late_cases_once_a_day(
     bodies = db_session.scalars(select(outbox.body_text).where(outbox.template == "deadline_alert")).all()
     assert len(bodies) == 3 and any(overdue.case_code in b and "Quá hạn" in b for b in bodies)
 
-    again = flag_deadlines(db_session, app.state.registry, CAL, effects, "http://testserver")
+    later = now + timedelta(hours=2)  # the same day
+    again = flag_deadlines(db_session, app.state.registry, CAL, effects, "http://testserver", at=later)
     db_session.commit()
     assert again == [] and len(effects.emails) == 3
     assert (
@@ -107,9 +112,8 @@ def test_deadline_job_flags_late_cases_once_a_day(
     assert queue.count("đã cảnh báo") == 2
 
 
-def _case_with(session: Session, wanted: DeadlineStatus, number: int, **kw: Any) -> Any:
-    """A case received on the day that gives it the ``wanted`` status today by the clock."""
-    now = vn_now()
+def _case_with(session: Session, now: datetime, wanted: DeadlineStatus, number: int, **kw: Any) -> Any:
+    """A case received on the day that gives it the ``wanted`` status at ``now``."""
     for back in range(40):
         received = datetime.combine(now.date() - timedelta(days=back), time(9, 0), VN_TZ)
         due = CAL.due_date(received, working_days=3)
@@ -129,7 +133,8 @@ def test_a_real_overdue_case_is_found_by_the_clock(
 ) -> None:
     """A transfer (3 working days) received today is overdue 8 working days later, and flagged then."""
     app_id, code = submit_transfer(client)
-    later = vn_now() + timedelta(days=14)
+    received = db_session.get(Application, app_id).submitted_at  # the app's own stamp, not the wall clock
+    later = received + timedelta(days=14)
     flagged = flag_deadlines(db_session, app.state.registry, CAL, RecordingEffects(), "http://x", at=later)
     db_session.commit()
     assert [(f.case_code, f.level) for f in flagged] == [(code, "overdue")]

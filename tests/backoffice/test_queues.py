@@ -16,14 +16,9 @@ from portal.backoffice.repository import Cursor, QueueFilter, QueueRepository
 from tests.backoffice.staff_builders import act, insert_case
 from tests.builders import submit_transfer
 from workflows.calendar import VN_TZ, load_calendar
-from workflows.calendar import now as vn_now
 from workflows.engine import ClockEvent, DeadlineStatus
 
 CAL = load_calendar()
-
-
-def _today() -> date:
-    return vn_now().date()
 
 
 def _rows(html: str) -> list[str]:
@@ -31,9 +26,9 @@ def _rows(html: str) -> list[str]:
 
 
 def test_queue_orders_by_deadline_and_shows_its_status(
-    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient]
+    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient], now: datetime
 ) -> None:
-    today = _today()
+    today = now.date()
     on_time = insert_case(db_session, due=CAL.add_working_days(today, 5), number=1)
     overdue = insert_case(db_session, due=today - timedelta(days=3), number=2)
     soon = insert_case(db_session, due=today, number=3)
@@ -86,9 +81,9 @@ def test_a_real_case_shows_the_same_status_in_the_list_and_on_its_page(
 
 
 def test_keyset_pages_cover_every_case_once(
-    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient]
+    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient], now: datetime
 ) -> None:
-    today = _today()
+    today = now.date()
     for n in range(60):
         insert_case(db_session, due=today + timedelta(days=n % 7), number=100 + n)
     db_session.commit()
@@ -140,9 +135,13 @@ def _page_sql(repo: QueueRepository) -> Any:
 
 
 def test_counts_per_queue(
-    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient], staff: dict[str, Any]
+    app: FastAPI,
+    db_session: Session,
+    as_role: Callable[[str], TestClient],
+    staff: dict[str, Any],
+    now: datetime,
 ) -> None:
-    today = _today()
+    today = now.date()
     me = staff["chuyen_vien"]["id"]
     insert_case(db_session, due=today - timedelta(days=2), number=1, assignee=me)
     insert_case(db_session, due=CAL.add_working_days(today, 4), number=2, assignee=me)
@@ -174,9 +173,9 @@ def test_counts_per_queue(
 
 
 def test_search_by_code_cccd_and_name_without_accents(
-    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient]
+    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient], now: datetime
 ) -> None:
-    today = _today()
+    today = now.date()
     insert_case(db_session, due=today, number=1, name="Trần Thị Mai", cccd="079185012345")
     insert_case(db_session, due=today, number=2, name="Đỗ Văn Đức", cccd="001090000001")
     insert_case(
@@ -193,9 +192,9 @@ def test_search_by_code_cccd_and_name_without_accents(
 
 
 def test_lists_mask_the_cccd_and_htmx_gets_the_results_only(
-    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient]
+    app: FastAPI, db_session: Session, as_role: Callable[[str], TestClient], now: datetime
 ) -> None:
-    insert_case(db_session, due=_today(), number=1, cccd="079185012345")
+    insert_case(db_session, due=now.date(), number=1, cccd="079185012345")
     db_session.commit()
     page = as_role("tiep_nhan").get("/can-bo/ho-so", headers={"HX-Request": "true", "HX-Target": "results"})
     assert page.text.lstrip().startswith('<div id="results"')

@@ -161,17 +161,17 @@ def test_concurrent_claims_take_disjoint_rows_without_waiting(app: FastAPI) -> N
     (no FOR UPDATE → same rows; FOR UPDATE without SKIP LOCKED → it waits: both fail here)."""
     from sqlalchemy import text
 
-    from portal.db import utcnow
     from portal.notifications.repository import OutboxRepository
 
-    queue(app, 10)
+    clock = Clock()
+    queue(app, 10, clock=clock)
     lease = timedelta(minutes=5)
     with app.state.db.sessions() as first, app.state.db.sessions() as second:
         first.begin()
-        taken_first = [r.id for r in OutboxRepository(first).claim(utcnow(), limit=5, lease=lease)]
+        taken_first = [r.id for r in OutboxRepository(first).claim(clock(), limit=5, lease=lease)]
         second.begin()
         second.execute(text("SET LOCAL lock_timeout = '2s'"))
-        taken_second = [r.id for r in OutboxRepository(second).claim(utcnow(), limit=5, lease=lease)]
+        taken_second = [r.id for r in OutboxRepository(second).claim(clock(), limit=5, lease=lease)]
         second.commit()
         first.commit()
     assert len(taken_first) == 5 and len(taken_second) == 5

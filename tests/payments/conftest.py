@@ -7,7 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
-from payment_builders import MERCHANT_BASE, SANDBOX_BASE, SECRET, TMN, FakeMerchant, World, vnpay_config
+from payment_builders import (
+    MERCHANT_BASE,
+    SANDBOX_BASE,
+    SECRET,
+    TMN,
+    Clock,
+    FakeMerchant,
+    World,
+    vnpay_config,
+)
 
 from payments.sandbox import IpnKnobs, SandboxConfig, create_sandbox_app, sandbox_of
 from payments.vnpay import VNPayProvider
@@ -26,7 +35,8 @@ def sandbox_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def world(sandbox_overrides: dict[str, Any]) -> AsyncIterator[World]:
-    merchant = FakeMerchant(VNPayProvider(vnpay_config()))
+    clock = Clock()  # the sandbox, the provider and the test agree on "now", whatever the wall clock says
+    merchant = FakeMerchant(VNPayProvider(vnpay_config(), clock=clock))
     ipn_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=merchant.app()))
     settings: dict[str, Any] = {
         "tmn_code": TMN,
@@ -35,14 +45,15 @@ async def world(sandbox_overrides: dict[str, Any]) -> AsyncIterator[World]:
         "ipn_client": ipn_client,
         "ipn_retry_interval_s": 30.0,  # long: tests advance retries with retry_now()
         "ipn": IpnKnobs(),
+        "clock": clock,
     }
     settings.update(sandbox_overrides)
     app = create_sandbox_app(SandboxConfig(**settings))
     api_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE)
     browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=SANDBOX_BASE)
-    provider = VNPayProvider(vnpay_config(), http_client=api_client)
+    provider = VNPayProvider(vnpay_config(), http_client=api_client, clock=clock)
     try:
-        yield World(app, sandbox_of(app), provider, merchant, browser, api_client)
+        yield World(app, sandbox_of(app), provider, merchant, browser, api_client, clock)
     finally:
         await sandbox_of(app).ipn.aclose()
         for client in (ipn_client, api_client, browser):

@@ -39,8 +39,21 @@ RETURN_URL = f"{MERCHANT_BASE}/payment/vnpay/return"
 
 
 
-def now_vn() -> datetime:
-    return datetime.now(VN_TZ)
+START = datetime(2026, 12, 2, 10, 0, tzinfo=VN_TZ)  # a Wednesday morning in Vietnam
+PAID_AT = datetime(2026, 12, 2, 9, 30, tzinfo=VN_TZ)  # a transaction date for requests to fake gateways
+
+
+class Clock:
+    """'Now' for the sandbox, the provider and the requests a test builds: moved by the test only."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 @dataclass
@@ -104,13 +117,14 @@ class World:
     merchant: FakeMerchant
     browser: httpx.AsyncClient  # the citizen's browser, talking to the sandbox
     api: httpx.AsyncClient  # the merchant server's client for querydr/refund
+    clock: Clock  # the sandbox's and the provider's
 
     def request(self, txn_ref: str, amount_vnd: int = 150_000, **kw: Any) -> PaymentRequest:
         self.merchant.orders.setdefault(txn_ref, Order(amount_vnd))
         values: dict[str, Any] = {
             "order_info": f"Thanh toán lệ phí hồ sơ {txn_ref}",
             "client_ip": "203.0.113.10",
-            "created_at": now_vn(),
+            "created_at": self.clock(),
         }
         values.update(kw)
         return PaymentRequest(txn_ref=txn_ref, amount_vnd=amount_vnd, **values)
@@ -149,9 +163,3 @@ def vnpay_config(**overrides: Any) -> VNPayConfig:
     }
     values.update(overrides)
     return VNPayConfig(**values)
-
-
-
-
-def after(minutes: int) -> datetime:
-    return now_vn() + timedelta(minutes=minutes)

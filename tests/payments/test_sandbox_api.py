@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from payment_builders import SANDBOX_BASE, SECRET, TMN, World, now_vn, vnpay_config
+from payment_builders import PAID_AT, SANDBOX_BASE, SECRET, TMN, World, vnpay_config
 
 from payments import ApiOutcome, PaymentRequest, PaymentStatus, RefundRequest
 from payments.vnpay import VNPayProvider
@@ -118,7 +118,7 @@ async def test_raw_api_rejects_malformed_requests(world: World) -> None:
     post = world.browser.post
     assert (await post(API, content=b"not json")).json()["vnp_ResponseCode"] == "03"
     assert (await post(API, json={"vnp_Command": "pay"})).json()["vnp_ResponseCode"] == "03"
-    body = world.provider.querydr_body("HS-X", now_vn())
+    body = world.provider.querydr_body("HS-X", world.clock())
     body.pop("vnp_IpAddr")
     assert (await post(API, json=body)).json()["vnp_ResponseCode"] == "03"
 
@@ -242,13 +242,13 @@ def querydr_answer(body: dict[str, str], secret: str = SECRET, **changes: str) -
 async def test_client_sends_a_correctly_signed_querydr() -> None:
     seen: list[dict[str, str]] = []
     provider = gateway(querydr_answer, seen=seen)
-    result = await provider.query("HS01", now_vn(), provider_txn_no="14800001")
+    result = await provider.query("HS01", PAID_AT, provider_txn_no="14800001")
     assert result.is_paid(150_000)
     [body] = seen
     assert body["vnp_SecureHash"] == pipe_hash(body, QUERYDR_REQUEST_FIELDS, SECRET)
     assert body["vnp_TransactionNo"] == "14800001" and body["vnp_IpAddr"] == "203.0.113.5"
     assert len(body["vnp_RequestId"]) <= 32 and body["vnp_RequestId"].isalnum()
-    await provider.query("HS01", now_vn())
+    await provider.query("HS01", PAID_AT)
     assert seen[0]["vnp_RequestId"] != seen[1]["vnp_RequestId"]  # never reused (§5.1 e)
 
 
@@ -262,7 +262,7 @@ async def test_client_sends_a_correctly_signed_querydr() -> None:
     ],
 )
 async def test_unverifiable_querydr_answers_are_not_facts(reply: Any) -> None:
-    result = await gateway(reply).query("HS01", now_vn())
+    result = await gateway(reply).query("HS01", PAID_AT)
     assert result.outcome is ApiOutcome.UNVERIFIABLE and result.status is None
     assert not result.is_paid(150_000) and result.retry_later
 
@@ -279,9 +279,9 @@ async def test_unverifiable_querydr_answers_are_not_facts(reply: Any) -> None:
 )
 async def test_unavailable_gateway(reply: Any, status: int) -> None:
     provider = gateway(reply, status)
-    result = await provider.query("HS01", now_vn())
+    result = await provider.query("HS01", PAID_AT)
     assert result.outcome is ApiOutcome.UNAVAILABLE and result.retry_later
-    refund = await provider.refund(RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=now_vn(),
+    refund = await provider.refund(RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT,
                                                  created_by="admin", order_info="x"))
     assert refund.outcome is ApiOutcome.UNAVAILABLE and not refund.accepted
 
@@ -298,7 +298,7 @@ async def test_refund_answers_are_really_verified() -> None:
         answer["vnp_SecureHash"] = pipe_hash(answer, REFUND_RESPONSE_FIELDS, WRONG_SECRET)
         return answer
 
-    request = RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=now_vn(),
+    request = RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT,
                             created_by="admin", order_info="x")
     result = await gateway(forged).refund(request)
     assert result.outcome is ApiOutcome.UNVERIFIABLE and not result.accepted
@@ -306,7 +306,7 @@ async def test_refund_answers_are_really_verified() -> None:
 
 def test_refund_request_validation() -> None:
     with pytest.raises(ValueError):
-        RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=now_vn(), created_by=" ",
+        RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT, created_by=" ",
                       order_info="x")
     with pytest.raises(ValueError):
         RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=datetime(2025, 1, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -12,11 +12,11 @@ from urllib.parse import quote, urlencode
 import anyio
 import httpx
 import pytest
-from payment_builders import RETURN_URL, SECRET, World, now_vn, redirect_params, vnpay_config
+from payment_builders import RETURN_URL, SECRET, Clock, World, redirect_params, vnpay_config
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from payments import VN_TZ, CallbackResult, InvalidSignature, PaymentRequest, PaymentStatus
+from payments import CallbackResult, InvalidSignature, PaymentRequest, PaymentStatus
 from payments.sandbox import PAY_PATH, IpnKnobs, SandboxConfig, SandboxRefused, create_sandbox_app
 from payments.vnpay import VNPayProvider
 from payments.vnpay_codec import hmac_sha512, signed_query, verify_params
@@ -179,7 +179,8 @@ async def test_amount_limits_are_inclusive(world: World, amount_vnd: int) -> Non
 
 
 async def test_expired_request_concludes_with_outcome_11(world: World) -> None:
-    req = world.request("HS-EXP", 150_000, created_at=now_vn() - timedelta(minutes=20), expire_minutes=15)
+    twenty_minutes_ago = world.clock() - timedelta(minutes=20)
+    req = world.request("HS-EXP", 150_000, created_at=twenty_minutes_ago, expire_minutes=15)
     response = await world.open_page(req)
     assert response.status_code == 302
     params = dict(httpx.URL(response.headers["location"]).params)
@@ -381,25 +382,12 @@ async def test_extra_signed_fields_reach_the_merchant_and_verify(world: World) -
     assert world.merchant.replies == ["00"]
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(VN_TZ) + self.offset
-
-
-_CLOCK = _Clock()
-
-
-@pytest.mark.parametrize("sandbox_overrides", [{"clock": _CLOCK}])
 async def test_paying_after_the_deadline_ends_as_expired(world: World) -> None:
-    _CLOCK.offset = timedelta()
     req = world.request("HS-LATE", 150_000, expire_minutes=15)
     page = await world.open_page(req)
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token is not None
-    _CLOCK.offset = timedelta(minutes=16)  # the citizen walked away
+    world.clock.advance(timedelta(minutes=16))  # the citizen walked away
     response = await world.browser.post(PAY_PATH, data={"token": token[1], "outcome": "00"})
     params = dict(httpx.URL(response.headers["location"]).params)
     assert (params["vnp_ResponseCode"], params["vnp_TransactionStatus"]) == ("11", "02")
@@ -409,13 +397,14 @@ async def test_paying_after_the_deadline_ends_as_expired(world: World) -> None:
 
 async def test_sandbox_works_mounted_under_a_prefix() -> None:
 
-    sandbox = create_sandbox_app(SandboxConfig(tmn_code="DEMO0001", hash_secret=SECRET))
+    clock = Clock()
+    sandbox = create_sandbox_app(SandboxConfig(tmn_code="DEMO0001", hash_secret=SECRET, clock=clock))
     host = Starlette(routes=[Mount("/dev/vnpay", app=sandbox)])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://portal.test") as c:
-        provider = VNPayProvider(vnpay_config(pay_url=f"http://portal.test/dev/vnpay{PAY_PATH}"))
+        provider = VNPayProvider(vnpay_config(pay_url=f"http://portal.test/dev/vnpay{PAY_PATH}"), clock=clock)
         start = provider.create_payment(PaymentRequest(
             txn_ref="HS-MOUNT", amount_vnd=20_000, order_info="x", client_ip="127.0.0.1",
-            created_at=now_vn()))
+            created_at=clock()))
         assert start.redirect_url is not None
         page = await c.get(start.redirect_url)
         assert f'action="/dev/vnpay{PAY_PATH}"' in page.text

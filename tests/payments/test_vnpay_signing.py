@@ -24,6 +24,8 @@ from payments.vnpay_codec import (
     verify_params,
 )
 
+CREATED = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # a request time: validation does not depend on it
+
 # §2.2: IPN payload from lehuygiang28/vnpay, hashed by a TypeScript URLSearchParams encoder.
 IPN_SECRET = "test_secret"  # noqa: S105 - public test vector
 IPN_PARAMS = {
@@ -257,7 +259,7 @@ def test_format_date_requires_aware_datetimes() -> None:
 )
 def test_payment_request_validation(changes: dict[str, object], error: type[Exception]) -> None:
     values: dict[str, object] = {"txn_ref": "HS01", "amount_vnd": 10_000, "order_info": "x",
-                                 "client_ip": "127.0.0.1", "created_at": datetime.now(UTC)}
+                                 "client_ip": "127.0.0.1", "created_at": CREATED}
     values.update(changes)
     with pytest.raises(error):
         PaymentRequest(**values)  # type: ignore[arg-type]
@@ -265,7 +267,7 @@ def test_payment_request_validation(changes: dict[str, object], error: type[Exce
 
 def test_create_payment_rejects_bad_ip_and_empty_folded_info() -> None:
     provider = VNPayProvider(vnpay_config())
-    base = {"txn_ref": "HS01", "amount_vnd": 10_000, "created_at": datetime.now(UTC)}
+    base = {"txn_ref": "HS01", "amount_vnd": 10_000, "created_at": CREATED}
     with pytest.raises(ValueError):
         provider.create_payment(PaymentRequest(order_info="ok", client_ip="not-an-ip", **base))  # type: ignore[arg-type]
     with pytest.raises(ValueError):

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from payments.base import ApiOutcome, QueryResult
-from portal.db import utcnow
 from portal.payments_app.flows import reconcile_due, write_daily_report
 from portal.payments_app.gateway import Gateway
+from portal.payments_app.models import PaymentAttempt
 from portal.payments_app.repository import PaymentRepository
 from tests.payments_app.builders import (
     attempt,
@@ -33,9 +34,17 @@ def _start(client: TestClient, world: dict[str, Any], code: str = "7901000001") 
     return str(start_school_payment(client, [world["by_code"][code][0]]).headers["location"])
 
 
+def _started(app: FastAPI) -> datetime:
+    """When the test's payments were started, by the portal's own stamp (not the wall clock)."""
+    with app.state.db.sessions() as session:
+        started = session.scalar(select(func.max(PaymentAttempt.created_at)))
+    assert started is not None
+    return started
+
+
 def _reconcile(app: FastAPI, minutes_later: int, gateway: Any = None) -> Any:
     settings = app.state.settings
-    now = utcnow() + timedelta(minutes=minutes_later)
+    now = _started(app) + timedelta(minutes=minutes_later)
     return asyncio.run(reconcile_due(app.state.db, gateway or app.state.payments_gateway, settings, now=now))
 
 
@@ -102,7 +111,7 @@ def test_querydr_94_backs_off_and_stops_the_run(
     assert throttled.calls == 1 and counts["throttled"] == 1  # the second attempt waits for the next run
     row = attempt(app, txn_ref_of(first))
     assert row.state == "pending" and row.check_count == 1
-    assert row.next_check_at is not None and row.next_check_at >= utcnow() + timedelta(minutes=35)
+    assert row.next_check_at is not None and row.next_check_at >= _started(app) + timedelta(minutes=35)
     assert attempt(app, txn_ref_of(second)).check_count == 0
     _reconcile(app, minutes_later=31, gateway=throttled)  # the first one is not asked again so soon
     assert attempt(app, txn_ref_of(first)).check_count == 1
@@ -116,7 +125,7 @@ def test_daily_report_lists_what_needs_review(
     pay_on_sandbox(client, fraud, "07")
     wrong = _start(client, world, "7901000003")
     pay_on_sandbox(client, wrong, "00", amount_vnd=1_000)
-    today = utcnow().astimezone(VN_TZ).date()
+    today = attempt(app, txn_ref_of(fraud)).created_at.astimezone(VN_TZ).date()  # the portal's day
     assert write_daily_report(app.state.db, app.state.settings, today) >= 2
     with app.state.db.sessions() as session:
         report = PaymentRepository(session).report(today)

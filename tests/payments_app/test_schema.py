@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,7 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from portal import all_models  # noqa: F401
-from portal.db import Base, utcnow
+from portal.db import Base
+
+AT = datetime(2026, 12, 1, 2, 0)  # a stored UTC timestamp (naive, as the raw INSERTs write it)
 
 
 def test_models_match_the_migrations(app: FastAPI) -> None:
@@ -28,7 +32,7 @@ def test_ledger_and_history_are_append_only(app: FastAPI, table: str) -> None:
         "payment_events": "(at, kind, actor, detail) VALUES (:at, 'started', 'test', '{}')",
     }[table]
     with app.state.db.engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO {table} {values}"), {"at": utcnow().replace(tzinfo=None)})
+        conn.execute(text(f"INSERT INTO {table} {values}"), {"at": AT})
     for statement in (f"UPDATE {table} SET actor = 'x'", f"DELETE FROM {table}"):  # noqa: S608
         with pytest.raises(DBAPIError, match="append-only"), app.state.db.engine.begin() as conn:
             conn.execute(text(statement))
@@ -47,5 +51,5 @@ def test_amounts_are_integers_and_positive(app: FastAPI) -> None:
                 "payer_name, payer_phone, client_ip, created_at, updated_at, raw, check_count) VALUES "
                 "('X1', 'vnpay', 'school_fee', 0, 'created', '', '', '', '', :t, :t, '{}', 0)"
             ),
-            {"t": utcnow().replace(tzinfo=None)},
+            {"t": AT},
         )

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from portal.db import utcnow
 from portal.models import CaseEvent
 from portal.quality.models import CaseFacts, Rating
 from portal.quality.tokens import rating_path
@@ -160,9 +159,8 @@ def test_one_rating_per_case_editable_for_the_configured_days(
             len(session.scalars(select(Rating).where(Rating.application_id == scenario.ids["C"])).all()) == 1
         )
         assert session.get(CaseFacts, scenario.ids["C"]).rating == "khong_hai_long"
-        session.get(Rating, first.id).editable_until = utcnow() - timedelta(
-            minutes=1
-        )  # the window has passed
+        # the window has passed: it closed before the rating was even given (the portal's own stamp)
+        session.get(Rating, first.id).editable_until = first.created_at - timedelta(minutes=1)
         session.commit()
     page = client.get(url).text
     assert "Đã hết thời hạn sửa đánh giá." in page and "Sửa đánh giá" not in page

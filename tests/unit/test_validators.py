@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -62,6 +62,23 @@ def test_cccd_this_year_is_not_the_future() -> None:
     assert cccd("079226001234", today=TODAY) == "079226001234"
     with pytest.raises(InvalidValue):
         cccd("079227001234", today=TODAY)
+
+
+def test_without_a_today_the_date_is_vietnams_not_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """00:30 on 1/1/2027 in Vietnam is still 31/12/2026 on a UTC server: a newborn's CCCD and a
+    birth date of 1/1/2027 are not in the future (date.today() said they were)."""
+    from portal.applications.forms import check_value
+    from workflows import calendar
+    from workflows.definitions import FieldType, FormField
+
+    new_year = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)
+    monkeypatch.setattr(calendar, "now", lambda: new_year.astimezone(calendar.VN_TZ))
+    assert cccd("079227001234") == "079227001234"
+    born = FormField(key="ngay_sinh", type=FieldType.DATE, label="Ngày sinh", date_range="past")
+    assert check_value(FieldType.DATE, "01/01/2027", label=born.label, required=True, spec=born) == (
+        "2027-01-01",
+        None,
+    )
 
 
 @pytest.mark.parametrize(
