@@ -68,10 +68,9 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'{form_targets}"
 )
-# FastAPI's Swagger UI: scripts and styles from its CDN plus one inline bootstrap script; no personal data.
+# /api/docs: the vendored Swagger UI (portal/api/openapi.py) styles elements inline; scripts stay 'self'.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 HSTS = b"max-age=31536000"
@@ -164,7 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         version="1.0",
         description="JSON API v1 of the education e-services portal. Errors: "
         '`{"error": {"code", "message", "fields"}}` with Vietnamese messages.',
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served from vendored Swagger UI by portal.api.openapi
         redoc_url=None,
         openapi_url="/openapi.json",
     )

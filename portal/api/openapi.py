@@ -16,9 +16,11 @@ from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from portal.applications.schema import applicant_schema, fields_schema
 from workflows.calendar import now as vn_now
+from workflows.calendar import today as vn_today
 
 API = "/api/v1"
 ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
@@ -84,12 +86,28 @@ DESCRIPTIONS = {
 }
 
 
+SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>API — Cổng dịch vụ công ngành Giáo dục</title>
+<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css">
+</head><body><div id="swagger-ui"></div>
+<script src="{SWAGGER_UI}/swagger-ui-bundle.js"></script>
+<script src="/static/js/api-docs.js"></script>
+</body></html>"""
+
+
 def install(app: FastAPI) -> None:
+    """The refined /openapi.json (rebuilt each day) and /api/docs, served from vendored Swagger UI."""
     generate: Callable[[], dict[str, Any]] = app.openapi
     built_on: list[date] = []
 
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
     def openapi() -> dict[str, Any]:
-        today = date.today()  # the validators' today
+        today = vn_today()  # the validators' today (Vietnam's date)
         if app.openapi_schema is None or built_on != [today]:
             app.openapi_schema = None
             document = generate()

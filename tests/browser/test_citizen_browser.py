@@ -103,3 +103,17 @@ def test_no_javascript_flow_still_submits(browser: Any, live_server: str, tmp_pa
     page.get_by_role("button", name="Nộp hồ sơ").click()
     assert "Hồ sơ đã được nộp thành công" in page.content()
     context.close()
+
+
+def test_api_docs_load_from_this_site_only(page: Any, live_server: str) -> None:
+    """/api/docs is the vendored Swagger UI (no CDN): it lists the operations under the page CSP,
+    and the browser fetches nothing from another origin."""
+    elsewhere: list[str] = []
+    blocked: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) else elsewhere.append(r.url))
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto("/api/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/v1/applications" in p for p in paths), paths
+    assert elsewhere == [] and blocked == [], (elsewhere, blocked)
