@@ -28,6 +28,18 @@ from portal.cli import migrate
 from portal.config import Settings
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+if os.environ.get("FAKETIME"):
+    # `make test-dates` runs the suite under libfaketime with the real monotonic clock, where
+    # Python >= 3.11's time.sleep fails with EINVAL (wolfcw/libfaketime#426) — in tests and in the
+    # libraries they call (subprocess.wait with a timeout sleeps). A timed wait on an Event that is
+    # never set sleeps the same time by another system call, and nothing else changes.
+    _never = threading.Event()
+
+    def _sleep(seconds: float) -> None:
+        _never.wait(max(0.0, seconds))
+
+    time.sleep = _sleep
 IS_PG = PG_URL.startswith("postgresql")
 
 

@@ -63,7 +63,9 @@ def server_log(
     port = _free_port()
     log = Path(settings.upload_dir).parent / f"server-{port}.log"
     env = {
-        **os.environ,
+        # not under `make test-dates`' libfaketime: gunicorn's arbiter sleeps, which it breaks
+        # (see tests/conftest.py); the log format does not depend on the date
+        **{k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")},
         "PORTAL_ENVIRONMENT": "test",
         "PORTAL_DATABASE_URL": settings.database_url,
         "PORTAL_SECRET_KEY": settings.secret_key,
