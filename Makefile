@@ -90,6 +90,7 @@ serve: $(STAMP) i18n
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check portal workflows payments tests bench
+	$(VENV)/bin/ruff format --check portal workflows payments tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -54,8 +54,9 @@ class IpnDecision:
         return {"RspCode": self.rsp_code, "Message": self.message}
 
 
-def _decision(code: str, *, apply: bool = False, status: PaymentStatus | None = None,
-              reconcile: bool = False) -> IpnDecision:
+def _decision(
+    code: str, *, apply: bool = False, status: PaymentStatus | None = None, reconcile: bool = False
+) -> IpnDecision:
     return IpnDecision(code, IPN_MESSAGES[code], apply, status, reconcile)
 
 

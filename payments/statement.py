@@ -81,12 +81,25 @@ class StatementMatch:
 
 _ROLE_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Checked in this order: "so tien ghi co" is a credit column, not a plain amount.
-    ("memo", ("noi dung", "dien giai", "mo ta", "chi tiet", "description", "remark", "details",
-              "narrative")),
+    ("memo", ("noi dung", "dien giai", "mo ta", "chi tiet", "description", "remark", "details", "narrative")),
     ("credit", ("ghi co", "credit", "tien vao", "so tien co")),
     ("debit", ("ghi no", "debit", "tien ra", "so tien no")),
-    ("ref", ("tham chieu", "ma giao dich", "so giao dich", "ma gd", "so gd", "but toan",
-             "chung tu", "reference", "ref", "transaction no", "trace")),
+    (
+        "ref",
+        (
+            "tham chieu",
+            "ma giao dich",
+            "so giao dich",
+            "ma gd",
+            "so gd",
+            "but toan",
+            "chung tu",
+            "reference",
+            "ref",
+            "transaction no",
+            "trace",
+        ),
+    ),
     ("date", ("ngay", "date", "thoi gian")),
     ("amount", ("so tien", "amount", "phat sinh")),
 )
@@ -206,7 +219,7 @@ def parse_bank_statement_csv(text: str) -> list[StatementLine]:
     unreadable amount raises StatementParseError naming the row."""
     rows, header_index, columns = _find_header(text.lstrip("\ufeff"))
     lines: list[StatementLine] = []
-    for number, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+    for number, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
         when = parse_statement_date(_cell(row, columns, "date"))
         if when is None:
             continue
@@ -258,8 +271,10 @@ def match_statement(lines: Iterable[StatementLine], open_invoices: Iterable[Open
         if not key:
             raise ValueError(f"invoice reference {invoice.reference!r} has no letters or digits")
         if key in compact:
-            raise ValueError(f"invoice references {compact[key].reference!r} and "
-                             f"{invoice.reference!r} are indistinguishable in a memo")
+            raise ValueError(
+                f"invoice references {compact[key].reference!r} and "
+                f"{invoice.reference!r} are indistinguishable in a memo"
+            )
         compact[key] = invoice
     settled: set[str] = set()
     results: list[LineMatch] = []

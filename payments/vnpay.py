@@ -297,17 +297,20 @@ class VNPayProvider:
         request_id = body["vnp_RequestId"]
         answer = await self._post(body)
         if answer is None:
-            return RefundResult(ApiOutcome.UNAVAILABLE, "", "no usable answer", req.txn_ref,
-                                request_id=request_id)
+            return RefundResult(
+                ApiOutcome.UNAVAILABLE, "", "no usable answer", req.txn_ref, request_id=request_id
+            )
         code = answer.get("vnp_ResponseCode", "")
         message = answer.get("vnp_Message", "")
         if code != "00":
-            return RefundResult(_error_outcome(code), code, message, req.txn_ref,
-                                request_id=request_id, raw=answer)
+            return RefundResult(
+                _error_outcome(code), code, message, req.txn_ref, request_id=request_id, raw=answer
+            )
         # Unlike lehuygiang28/vnpay's refund(), the answer is really verified.
         if not self._answer_is_ours(answer, REFUND_RESPONSE_FIELDS, req.txn_ref):
-            return RefundResult(ApiOutcome.UNVERIFIABLE, code, message, req.txn_ref,
-                                request_id=request_id, raw=answer)
+            return RefundResult(
+                ApiOutcome.UNVERIFIABLE, code, message, req.txn_ref, request_id=request_id, raw=answer
+            )
         try:
             amount: int | None = _vnd_from_x100(answer.get("vnp_Amount", ""))
         except MalformedCallback:

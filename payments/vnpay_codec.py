@@ -23,19 +23,47 @@ _NOT_HASHED = frozenset({SECURE_HASH, SECURE_HASH_TYPE})
 
 # The pipe-joined checksums of the merchant API (§4): fixed orders, values only.
 QUERYDR_REQUEST_FIELDS: tuple[str, ...] = (
-    "vnp_RequestId", "vnp_Version", "vnp_Command", "vnp_TmnCode", "vnp_TxnRef",
-    "vnp_TransactionDate", "vnp_CreateDate", "vnp_IpAddr", "vnp_OrderInfo",
+    "vnp_RequestId",
+    "vnp_Version",
+    "vnp_Command",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_TransactionDate",
+    "vnp_CreateDate",
+    "vnp_IpAddr",
+    "vnp_OrderInfo",
 )
 QUERYDR_RESPONSE_FIELDS: tuple[str, ...] = (
-    "vnp_ResponseId", "vnp_Command", "vnp_ResponseCode", "vnp_Message", "vnp_TmnCode",
-    "vnp_TxnRef", "vnp_Amount", "vnp_BankCode", "vnp_PayDate", "vnp_TransactionNo",
-    "vnp_TransactionType", "vnp_TransactionStatus", "vnp_OrderInfo", "vnp_PromotionCode",
+    "vnp_ResponseId",
+    "vnp_Command",
+    "vnp_ResponseCode",
+    "vnp_Message",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_Amount",
+    "vnp_BankCode",
+    "vnp_PayDate",
+    "vnp_TransactionNo",
+    "vnp_TransactionType",
+    "vnp_TransactionStatus",
+    "vnp_OrderInfo",
+    "vnp_PromotionCode",
     "vnp_PromotionAmount",
 )
 REFUND_REQUEST_FIELDS: tuple[str, ...] = (
-    "vnp_RequestId", "vnp_Version", "vnp_Command", "vnp_TmnCode", "vnp_TransactionType",
-    "vnp_TxnRef", "vnp_Amount", "vnp_TransactionNo", "vnp_TransactionDate", "vnp_CreateBy",
-    "vnp_CreateDate", "vnp_IpAddr", "vnp_OrderInfo",
+    "vnp_RequestId",
+    "vnp_Version",
+    "vnp_Command",
+    "vnp_TmnCode",
+    "vnp_TransactionType",
+    "vnp_TxnRef",
+    "vnp_Amount",
+    "vnp_TransactionNo",
+    "vnp_TransactionDate",
+    "vnp_CreateBy",
+    "vnp_CreateDate",
+    "vnp_IpAddr",
+    "vnp_OrderInfo",
 )
 REFUND_RESPONSE_FIELDS: tuple[str, ...] = QUERYDR_RESPONSE_FIELDS[:13]
 
@@ -71,9 +99,7 @@ def canonical_query(params: Mapping[str, object], *, include_empty: bool = False
         for name, value in params.items()
         if name.startswith("vnp_") and name not in _NOT_HASHED
     )
-    return "&".join(
-        f"{name}={quote_plus(value)}" for name, value in items if include_empty or value != ""
-    )
+    return "&".join(f"{name}={quote_plus(value)}" for name, value in items if include_empty or value != "")
 
 
 def sign_params(params: Mapping[str, object], secret: str) -> str:
@@ -98,12 +124,9 @@ def verify_params(params: Mapping[str, str], secret: str) -> bool:
     if same_hash(hmac_sha512(secret, canonical_query(params)), received):
         return True
     has_empty = any(
-        name.startswith("vnp_") and name not in _NOT_HASHED and value == ""
-        for name, value in params.items()
+        name.startswith("vnp_") and name not in _NOT_HASHED and value == "" for name, value in params.items()
     )
-    return has_empty and same_hash(
-        hmac_sha512(secret, canonical_query(params, include_empty=True)), received
-    )
+    return has_empty and same_hash(hmac_sha512(secret, canonical_query(params, include_empty=True)), received)
 
 
 def pipe_data(body: Mapping[str, object], fields: Sequence[str]) -> str:

@@ -36,7 +36,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(current_lang.get()).pgettext(context, message)
+    return str(translations(current_lang.get()).pgettext(context, message))
 
 
 _ = gettext

@@ -46,8 +46,18 @@ API_PATH = "/merchant_webapi/api/transaction"
 MIN_AMOUNT_X100 = 500_000  # 5,000 VND
 MAX_AMOUNT_X100 = 99_999_999_900  # under 1 billion VND
 _REQUIRED = (
-    "vnp_Version", "vnp_Command", "vnp_TmnCode", "vnp_Amount", "vnp_CreateDate", "vnp_CurrCode",
-    "vnp_IpAddr", "vnp_Locale", "vnp_OrderInfo", "vnp_OrderType", "vnp_ReturnUrl", "vnp_TxnRef",
+    "vnp_Version",
+    "vnp_Command",
+    "vnp_TmnCode",
+    "vnp_Amount",
+    "vnp_CreateDate",
+    "vnp_CurrCode",
+    "vnp_IpAddr",
+    "vnp_Locale",
+    "vnp_OrderInfo",
+    "vnp_OrderType",
+    "vnp_ReturnUrl",
+    "vnp_TxnRef",
     SECURE_HASH,
 )
 _GENERIC_BANK_CODES = {"VNPAYQR", "VNBANK", "INTCARD"}
@@ -158,8 +168,8 @@ class Sandbox:
             txn.transaction_no = self.state.next_transaction_no() if money_moved else "0"
             txn.bank_tran_no = f"VNP{txn.transaction_no}" if money_moved else ""
             specific = txn.request_bank_code not in _GENERIC_BANK_CODES
-            txn.bank_code = txn.request_bank_code if txn.request_bank_code and specific else (
-                self.config.bank_code
+            txn.bank_code = (
+                txn.request_bank_code if txn.request_bank_code and specific else (self.config.bank_code)
             )
             txn.pay_date = format_date(now)
             params = self._signed(self._callback_fields(txn))
@@ -209,6 +219,7 @@ class Sandbox:
 
     async def deliver_before(self, completion: Completion) -> None:
         """First attempts made (concurrently) before the browser is redirected."""
+
         async def first(delivery: IpnDelivery) -> None:
             if completion.knobs.delay_s:
                 await asyncio.sleep(completion.knobs.delay_s)

@@ -70,7 +70,7 @@ def error_page(code: str, message: str) -> str:
 def payment_page(txn: SandboxTransaction, action: str, knobs: IpnKnobs, allow_overrides: bool) -> str:
     choices = "\n".join(
         f'<div class="choice"><input type="radio" id="outcome-{code}" name="outcome" value="{code}"'
-        f'{" checked" if code == "00" else ""}>'
+        f"{' checked' if code == '00' else ''}>"
         f' <label for="outcome-{code}">{escape(label)} (mã {code}/{status})</label></div>'
         for code, status, label in OUTCOMES
     )

@@ -126,8 +126,11 @@ class SandboxState:
         with self.lock:
             return {
                 "transactions": [
-                    {**asdict(t), "received_on": t.received_on.isoformat(),
-                     "refundable_x100": t.refundable_x100}
+                    {
+                        **asdict(t),
+                        "received_on": t.received_on.isoformat(),
+                        "refundable_x100": t.refundable_x100,
+                    }
                     for t in self.transactions.values()
                 ],
                 "ipn_deliveries": [asdict(d) for d in self.deliveries],

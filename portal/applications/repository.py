@@ -93,8 +93,8 @@ class ApplicationRepository:
         """
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(CaseSequence).values(agency_id=agency_id, day=day, last_value=1)
-        stmt = stmt.on_conflict_do_update(
+        row = insert(CaseSequence).values(agency_id=agency_id, day=day, last_value=1)
+        stmt = row.on_conflict_do_update(
             index_elements=[CaseSequence.agency_id, CaseSequence.day],
             set_={"last_value": CaseSequence.last_value + 1},
         ).returning(CaseSequence.last_value)

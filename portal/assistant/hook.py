@@ -14,8 +14,9 @@ def hook(app: Any) -> None:
 
     settings = app.state.settings
     if not hasattr(app.state, "assistant_relay"):  # tests and benchmarks may install their own
-        app.state.assistant_relay = RasaRelay(settings.rasa_url,
-                                              timeout_seconds=settings.rasa_timeout_seconds)
+        app.state.assistant_relay = RasaRelay(
+            settings.rasa_url, timeout_seconds=settings.rasa_timeout_seconds
+        )
     if not hasattr(app.state, "assistant_limits"):
         app.state.assistant_limits = web.ChatLimits()
     env.filters["assistant_text"] = web.bot_text

@@ -42,8 +42,9 @@ class BotMessage:
 
 
 class RasaRelay:
-    def __init__(self, base_url: str, *, timeout_seconds: float,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         # connect quickly or not at all; the read budget covers NLU + the custom actions
         self.timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
@@ -58,7 +59,8 @@ class RasaRelay:
         client = self._clients.get(loop)
         if client is None:
             client = self._clients[loop] = httpx.AsyncClient(
-                timeout=self.timeout, transport=self.transport,
+                timeout=self.timeout,
+                transport=self.transport,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 headers={"User-Agent": "eservices-portal/1"},
             )
@@ -98,7 +100,11 @@ def parse_messages(data: Any) -> list[BotMessage]:
         if text is not None and not isinstance(text, str):
             raise AssistantUnavailable("text is not a string")
         text = (text or "")[:MAX_TEXT]
-        if not text and isinstance(item.get("image"), str) and item["image"].startswith(("https://", "http://")):
+        if (
+            not text
+            and isinstance(item.get("image"), str)
+            and item["image"].startswith(("https://", "http://"))
+        ):
             text = item["image"]  # shown as a link; we do not embed third-party images
         buttons = _buttons(item.get("buttons"))
         if text or buttons:  # "custom" payloads and empty messages are not shown

@@ -33,7 +33,7 @@ class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _insert(self):  # type: ignore[no-untyped-def]
+    def _insert(self) -> Any:
         dialect = self.session.get_bind().dialect.name
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
 

@@ -62,7 +62,7 @@ def _expired(request: Request) -> bool:
     since, seen, now = request.session.get(STAFF_SINCE), request.session.get(STAFF_SEEN), time.time()
     if not isinstance(since, int) or not isinstance(seen, int):
         return True  # a session from before these limits
-    return (
+    return bool(
         now - seen > settings.staff_session_idle_seconds or now - since > settings.staff_session_max_seconds
     )
 

@@ -232,6 +232,7 @@ class QueueService:
     def counts(self, staff: StaffMember) -> QueueCounts:
         today = self.today()
         _, soon_until = self._deadline_bounds(DeadlineStatus.DUE_SOON, today)
+        assert soon_until is not None  # "due soon" always has an end
         rows = self.repo.open_counts(
             staff.agency_id,
             staff_id=staff.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,7 +42,7 @@ class StaffRepository:
             stmt = stmt.where(StaffMember.agency_id == agency_id)
         return list(self.session.scalars(stmt))
 
-    def with_role(self, agency_id: str, role: str) -> list[StaffMember]:
+    def with_role(self, agency_id: str, role: str) -> builtins.list[StaffMember]:
         stmt = (
             select(StaffMember)
             .join(StaffRole, StaffRole.staff_id == StaffMember.id)
@@ -348,10 +349,10 @@ class AlertRepository:
         """Insert the day's alert for a case; False if it was already flagged that day."""
         dialect = self.session.get_bind().dialect.name
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = ins(DeadlineAlert).values(
+        row = ins(DeadlineAlert).values(
             application_id=application_id, day=day, level=level, recipients=recipients, created_at=at
         )
-        stmt = stmt.on_conflict_do_nothing(
+        stmt = row.on_conflict_do_nothing(
             index_elements=[DeadlineAlert.application_id, DeadlineAlert.day]
         ).returning(DeadlineAlert.id)
         # RETURNING, not rowcount: through the ORM, PostgreSQL reported 1 for a skipped row

@@ -275,7 +275,7 @@ def take_action(
 ) -> Response:
     # a plain def: effects (signing, PDF rendering) are blocking and run in the thread pool
     app = cases.case_for_staff(staff, application_id)
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
+    values: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"}
     values["item_docs"] = [v for v in form.getlist("item_docs") if isinstance(v, str)]
     inputs, parse_errors = action_inputs(form)
     try:

@@ -131,7 +131,7 @@ class OutboxWorker:
 
     def backoff(self, attempts: int) -> timedelta:
         """1, 2, 4, 8 … × base after the 1st, 2nd, 3rd … failed attempt, capped."""
-        return min(self.backoff_base * (2 ** max(attempts - 1, 0)), self.backoff_max)
+        return min(self.backoff_base * (1 << max(attempts - 1, 0)), self.backoff_max)
 
     def claim(self) -> list[OutboxEmail]:
         with self.sessions() as session, session.begin():

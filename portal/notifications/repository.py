@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
@@ -19,10 +20,7 @@ class OutboxRepository:
         """Insert unless a row with the same dedupe_key exists (then nothing happens)."""
         dialect = self.session.get_bind().dialect.name
         if dialect in ("postgresql", "sqlite"):
-            if dialect == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             stmt = insert(OutboxEmail).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
             self.session.execute(stmt)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -34,6 +34,8 @@ from portal.payments_app.models import (
     StudentLink,
 )
 
+_Row = TypeVar("_Row")
+
 
 class PaymentRepository:
     def __init__(self, session: Session) -> None:
@@ -41,7 +43,7 @@ class PaymentRepository:
 
     # -- attempts --------------------------------------------------------------------------------------
 
-    def add(self, row: Any) -> Any:
+    def add(self, row: _Row) -> _Row:
         self.session.add(row)
         self.session.flush()
         return row
@@ -340,7 +342,7 @@ class SchoolRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, row: Any) -> Any:
+    def add(self, row: _Row) -> _Row:
         self.session.add(row)
         self.session.flush()
         return row

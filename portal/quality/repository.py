@@ -208,7 +208,7 @@ class QualityRepository:
 
     def monthly(self, filters: Filters) -> list[dict[str, Any]]:
         m = MonthlyQuality.__table__.c
-        stmt = select(m).where(m.month >= filters.start, m.month <= filters.end)
+        stmt = select(*m).where(m.month >= filters.start, m.month <= filters.end)
         if filters.agency_id:
             stmt = stmt.where(m.agency_id == filters.agency_id)
         if filters.procedure_code:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
@@ -275,7 +275,7 @@ class DashboardService:
                 monthly, open_rows, lambda r: (r["agency_id"], r["procedure_code"], r["month"])
             )
             for key in sorted(per_cell, key=lambda k: (k[0], k[1], k[2])):  # type: ignore[index]
-                agency_id, code, month = key  # type: ignore[misc]
+                agency_id, code, month = cast(tuple[str, str, date], key)
                 rows.append(
                     Row(
                         key,

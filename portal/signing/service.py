@@ -165,7 +165,9 @@ def _off_event_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def _load_signer(key: Path, cert: Path, ca: Path, _mtime: float) -> Any:
     from pyhanko.sign import signers
 
-    signer = signers.SimpleSigner.load(str(key), str(cert), ca_chain_files=(str(ca),))
+    signer = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
+        str(key), str(cert), ca_chain_files=(str(ca),)
+    )
     if signer is None:
         raise RuntimeError(f"cannot load the signing key {key} / certificate {cert}")
     return signer
@@ -222,7 +224,8 @@ def check_signature(pdf: bytes, ca_cert: Path, *, allow_fetching: bool = False) 
         if len(signatures) != 1:
             return SignatureCheck(False, problem=f"expected one signature, found {len(signatures)}")
         context = ValidationContext(
-            trust_roots=[load_cert_from_pemder(str(ca_cert))], allow_fetching=allow_fetching
+            trust_roots=[load_cert_from_pemder(str(ca_cert))],  # type: ignore[no-untyped-call]
+            allow_fetching=allow_fetching,
         )
         status = _off_event_loop(validate_pdf_signature, signatures[0], context)
     except Exception as exc:  # a damaged file is an invalid document, not a server error

@@ -36,9 +36,6 @@ MERCHANT_BASE = "http://merchant.test"
 RETURN_URL = f"{MERCHANT_BASE}/payment/vnpay/return"
 
 
-
-
-
 START = datetime(2026, 12, 2, 10, 0, tzinfo=VN_TZ)  # a Wednesday morning in Vietnam
 PAID_AT = datetime(2026, 12, 2, 9, 30, tzinfo=VN_TZ)  # a transaction date for requests to fake gateways
 

@@ -17,11 +17,22 @@ from payments import (
 
 
 def result(status: PaymentStatus = PaymentStatus.PAID, amount_vnd: int = 150_000) -> CallbackResult:
-    codes = {PaymentStatus.PAID: ("00", "00"), PaymentStatus.FAILED: ("24", "02"),
-             PaymentStatus.NEEDS_REVIEW: ("07", "07")}[status]
-    return CallbackResult(provider="vnpay", txn_ref="HS01", amount_vnd=amount_vnd, status=status,
-                          response_code=codes[0], transaction_status=codes[1], provider_txn_no="1",
-                          bank_code="NCB", pay_date=None)
+    codes = {
+        PaymentStatus.PAID: ("00", "00"),
+        PaymentStatus.FAILED: ("24", "02"),
+        PaymentStatus.NEEDS_REVIEW: ("07", "07"),
+    }[status]
+    return CallbackResult(
+        provider="vnpay",
+        txn_ref="HS01",
+        amount_vnd=amount_vnd,
+        status=status,
+        response_code=codes[0],
+        transaction_status=codes[1],
+        provider_txn_no="1",
+        bank_code="NCB",
+        pay_date=None,
+    )
 
 
 PENDING = OrderView(amount_vnd=150_000, is_final=False)

@@ -45,13 +45,20 @@ def test_register_rejects_objects_that_are_not_providers() -> None:
 async def test_vietqr_provider_starts_with_a_qr_and_supports_nothing_else() -> None:
     provider = VietQRTransferProvider("970436", "1234567890")
     assert isinstance(provider, PaymentProvider)
-    start = provider.create_payment(PaymentRequest(
-        txn_ref="DH12345", amount_vnd=100_000, order_info="x", client_ip="127.0.0.1",
-        created_at=datetime(2025, 1, 15, 3, 30, tzinfo=UTC)))
+    start = provider.create_payment(
+        PaymentRequest(
+            txn_ref="DH12345",
+            amount_vnd=100_000,
+            order_info="x",
+            client_ip="127.0.0.1",
+            created_at=datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
+        )
+    )
     assert start.redirect_url is None
     assert start.qr_payload == (
         "00020101021238540010A00000072701240006970436011012345678900208QRIBFTTA"
-        "530370454061000005802VN62110807DH1234563048DAE")
+        "530370454061000005802VN62110807DH1234563048DAE"
+    )
     with pytest.raises(NotSupported):
         provider.parse_notification({})
     with pytest.raises(NotSupported):

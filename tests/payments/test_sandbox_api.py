@@ -28,19 +28,31 @@ API = "/merchant_webapi/api/transaction"
 WRONG_SECRET = "not-the-secret"  # noqa: S105
 
 
-async def paid(world: World, txn_ref: str, amount_vnd: int = 150_000, outcome: str = "00",
-               **form: str) -> tuple[PaymentRequest, dict[str, str]]:
+async def paid(
+    world: World, txn_ref: str, amount_vnd: int = 150_000, outcome: str = "00", **form: str
+) -> tuple[PaymentRequest, dict[str, str]]:
     req = world.request(txn_ref, amount_vnd)
     params = await world.pay(req, outcome, **form)
     await world.sandbox.ipn.wait_idle()
     return req, params
 
 
-def refund_of(req: PaymentRequest, amount_vnd: int | None = None, *, full: bool = True,
-              provider_txn_no: str | None = None) -> RefundRequest:
-    return RefundRequest(txn_ref=req.txn_ref, amount_vnd=amount_vnd or req.amount_vnd,
-                         transaction_date=req.created_at, created_by="Nguyễn Văn Kế Toán",
-                         order_info=f"Hoàn tiền {req.txn_ref}", full=full, provider_txn_no=provider_txn_no)
+def refund_of(
+    req: PaymentRequest,
+    amount_vnd: int | None = None,
+    *,
+    full: bool = True,
+    provider_txn_no: str | None = None,
+) -> RefundRequest:
+    return RefundRequest(
+        txn_ref=req.txn_ref,
+        amount_vnd=amount_vnd or req.amount_vnd,
+        transaction_date=req.created_at,
+        created_by="Nguyễn Văn Kế Toán",
+        order_info=f"Hoàn tiền {req.txn_ref}",
+        full=full,
+        provider_txn_no=provider_txn_no,
+    )
 
 
 async def test_querydr_reports_a_paid_transaction(world: World) -> None:
@@ -61,8 +73,9 @@ async def test_querydr_reconciles_a_payment_whose_ipn_was_lost(world: World) -> 
     assert result.is_paid(req.amount_vnd)
 
 
-@pytest.mark.parametrize(("outcome", "status"), [("24", PaymentStatus.FAILED),
-                                                 ("07", PaymentStatus.NEEDS_REVIEW)])
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("24", PaymentStatus.FAILED), ("07", PaymentStatus.NEEDS_REVIEW)]
+)
 async def test_querydr_reports_failed_and_suspected(
     world: World, outcome: str, status: PaymentStatus
 ) -> None:
@@ -171,8 +184,13 @@ async def test_refund_not_found_91(world: World) -> None:
     req, _ = await paid(world, "HS-R91")
     wrong_no = await world.provider.refund(refund_of(req, provider_txn_no="999"))
     assert (wrong_no.outcome, wrong_no.response_code) == (ApiOutcome.NOT_FOUND, "91")
-    other = RefundRequest(txn_ref="HS-NOPE", amount_vnd=1_000, transaction_date=req.created_at,
-                          created_by="admin", order_info="x")
+    other = RefundRequest(
+        txn_ref="HS-NOPE",
+        amount_vnd=1_000,
+        transaction_date=req.created_at,
+        created_by="admin",
+        order_info="x",
+    )
     assert (await world.provider.refund(other)).response_code == "91"
 
 
@@ -198,13 +216,20 @@ def test_refund_body_reproduces_the_worked_example() -> None:
         clock=lambda: datetime(2025, 1, 16, 9, 0, tzinfo=timezone(timedelta(hours=7))),
         request_id_factory=lambda: "REQ20250116090000B2",
     )
-    body = provider.refund_body(RefundRequest(
-        txn_ref="ORD20250115-0001", amount_vnd=150_000,
-        transaction_date=datetime(2025, 1, 15, 10, 30, tzinfo=timezone(timedelta(hours=7))),
-        created_by="admin", order_info="Hoàn tiền GD ORD20250115-0001", provider_txn_no="14800001"))
+    body = provider.refund_body(
+        RefundRequest(
+            txn_ref="ORD20250115-0001",
+            amount_vnd=150_000,
+            transaction_date=datetime(2025, 1, 15, 10, 30, tzinfo=timezone(timedelta(hours=7))),
+            created_by="admin",
+            order_info="Hoàn tiền GD ORD20250115-0001",
+            provider_txn_no="14800001",
+        )
+    )
     assert pipe_data(body, REFUND_REQUEST_FIELDS) == (
         "REQ20250116090000B2|2.1.0|refund|DEMO0001|02|ORD20250115-0001|15000000|14800001|20250115103000"
-        "|admin|20250116090000|203.0.113.5|Hoan tien GD ORD20250115-0001")
+        "|admin|20250116090000|203.0.113.5|Hoan tien GD ORD20250115-0001"
+    )
     assert body["vnp_SecureHash"].startswith("b3863bc161e85f73")
 
 
@@ -229,10 +254,19 @@ def gateway(reply: Any, status: int = 200, *, seen: list[dict[str, str]] | None 
 
 def querydr_answer(body: dict[str, str], secret: str = SECRET, **changes: str) -> dict[str, str]:
     answer = {
-        "vnp_ResponseId": "R1", "vnp_Command": "querydr", "vnp_ResponseCode": "00", "vnp_Message": "OK",
-        "vnp_TmnCode": TMN, "vnp_TxnRef": body["vnp_TxnRef"], "vnp_Amount": "15000000",
-        "vnp_BankCode": "NCB", "vnp_PayDate": "20250115103500", "vnp_TransactionNo": "14800001",
-        "vnp_TransactionType": "01", "vnp_TransactionStatus": "00", "vnp_OrderInfo": "x",
+        "vnp_ResponseId": "R1",
+        "vnp_Command": "querydr",
+        "vnp_ResponseCode": "00",
+        "vnp_Message": "OK",
+        "vnp_TmnCode": TMN,
+        "vnp_TxnRef": body["vnp_TxnRef"],
+        "vnp_Amount": "15000000",
+        "vnp_BankCode": "NCB",
+        "vnp_PayDate": "20250115103500",
+        "vnp_TransactionNo": "14800001",
+        "vnp_TransactionType": "01",
+        "vnp_TransactionStatus": "00",
+        "vnp_OrderInfo": "x",
     }
     answer["vnp_SecureHash"] = pipe_hash(answer, QUERYDR_RESPONSE_FIELDS, secret)
     answer.update(changes)
@@ -281,33 +315,51 @@ async def test_unavailable_gateway(reply: Any, status: int) -> None:
     provider = gateway(reply, status)
     result = await provider.query("HS01", PAID_AT)
     assert result.outcome is ApiOutcome.UNAVAILABLE and result.retry_later
-    refund = await provider.refund(RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT,
-                                                 created_by="admin", order_info="x"))
+    refund = await provider.refund(
+        RefundRequest(
+            txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT, created_by="admin", order_info="x"
+        )
+    )
     assert refund.outcome is ApiOutcome.UNAVAILABLE and not refund.accepted
 
 
 async def test_refund_answers_are_really_verified() -> None:
     def forged(body: dict[str, str]) -> dict[str, str]:
         answer = {
-            "vnp_ResponseId": "R1", "vnp_Command": "refund", "vnp_ResponseCode": "00",
-            "vnp_Message": "OK", "vnp_TmnCode": TMN, "vnp_TxnRef": body["vnp_TxnRef"],
-            "vnp_Amount": body["vnp_Amount"], "vnp_BankCode": "NCB", "vnp_PayDate": "20250116090000",
-            "vnp_TransactionNo": "1", "vnp_TransactionType": "02", "vnp_TransactionStatus": "05",
+            "vnp_ResponseId": "R1",
+            "vnp_Command": "refund",
+            "vnp_ResponseCode": "00",
+            "vnp_Message": "OK",
+            "vnp_TmnCode": TMN,
+            "vnp_TxnRef": body["vnp_TxnRef"],
+            "vnp_Amount": body["vnp_Amount"],
+            "vnp_BankCode": "NCB",
+            "vnp_PayDate": "20250116090000",
+            "vnp_TransactionNo": "1",
+            "vnp_TransactionType": "02",
+            "vnp_TransactionStatus": "05",
             "vnp_OrderInfo": body["vnp_OrderInfo"],
         }
         answer["vnp_SecureHash"] = pipe_hash(answer, REFUND_RESPONSE_FIELDS, WRONG_SECRET)
         return answer
 
-    request = RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT,
-                            created_by="admin", order_info="x")
+    request = RefundRequest(
+        txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT, created_by="admin", order_info="x"
+    )
     result = await gateway(forged).refund(request)
     assert result.outcome is ApiOutcome.UNVERIFIABLE and not result.accepted
 
 
 def test_refund_request_validation() -> None:
     with pytest.raises(ValueError):
-        RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT, created_by=" ",
-                      order_info="x")
+        RefundRequest(
+            txn_ref="HS01", amount_vnd=1_000, transaction_date=PAID_AT, created_by=" ", order_info="x"
+        )
     with pytest.raises(ValueError):
-        RefundRequest(txn_ref="HS01", amount_vnd=1_000, transaction_date=datetime(2025, 1, 1),
-                      created_by="admin", order_info="x")
+        RefundRequest(
+            txn_ref="HS01",
+            amount_vnd=1_000,
+            transaction_date=datetime(2025, 1, 1),
+            created_by="admin",
+            order_info="x",
+        )

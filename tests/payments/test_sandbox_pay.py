@@ -108,7 +108,10 @@ async def test_each_outcome_redirects_signed_params_and_delivers_the_ipn(
     snapshot = (await world.browser.get("/_sandbox/transactions")).json()
     [txn] = snapshot["transactions"]
     assert (txn["state"], txn["response_code"], txn["transaction_status"]) == (
-        "completed", response_code, transaction_status)
+        "completed",
+        response_code,
+        transaction_status,
+    )
     [delivery] = snapshot["ipn_deliveries"]
     assert delivery["state"] == "done" and delivery["attempts"][0]["rsp_code"] == "00"
 
@@ -119,8 +122,13 @@ async def test_return_params_tampered_by_the_browser_are_rejected(world: World) 
         world.provider.verify_return({**params, "vnp_ResponseCode": "00", "vnp_TransactionStatus": "00"})
 
 
-def _url(world: World, txn_ref: str, mutate: Callable[[dict[str, str]], None] | None = None,
-         sign: Callable[[dict[str, str]], str] | None = None, **request: Any) -> str:
+def _url(
+    world: World,
+    txn_ref: str,
+    mutate: Callable[[dict[str, str]], None] | None = None,
+    sign: Callable[[dict[str, str]], str] | None = None,
+    **request: Any,
+) -> str:
     params = world.provider.pay_params(world.request(txn_ref, **request))
     if mutate:
         mutate(params)
@@ -157,14 +165,21 @@ def _raw_signer(params: dict[str, str]) -> str:
         (None, _quote_signer, "97", "Sai chữ ký"),
         (None, _raw_signer, "97", "Sai chữ ký"),
         (None, lambda p: signed_query(p, "wrong-secret"), "97", "Sai chữ ký"),
-        (None, lambda p: signed_query(p, SECRET).replace("vnp_Amount=15000000", "vnp_Amount=1500000"),
-         "97", "Sai chữ ký"),
+        (
+            None,
+            lambda p: signed_query(p, SECRET).replace("vnp_Amount=15000000", "vnp_Amount=1500000"),
+            "97",
+            "Sai chữ ký",
+        ),
         (None, lambda p: signed_query(p, SECRET) + "&vnp_Amount=1", "03", "lặp"),
     ],
 )
 async def test_invalid_pay_requests_get_an_error_page(
-    world: World, mutate: Callable[[dict[str, str]], None] | None,
-    sign: Callable[[dict[str, str]], str] | None, code: str, text: str,
+    world: World,
+    mutate: Callable[[dict[str, str]], None] | None,
+    sign: Callable[[dict[str, str]], str] | None,
+    code: str,
+    text: str,
 ) -> None:
     response = await world.browser.get(_url(world, "HS-BAD", mutate, sign, amount_vnd=150_000))
     assert response.status_code == 400
@@ -402,9 +417,15 @@ async def test_sandbox_works_mounted_under_a_prefix() -> None:
     host = Starlette(routes=[Mount("/dev/vnpay", app=sandbox)])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=host), base_url="http://portal.test") as c:
         provider = VNPayProvider(vnpay_config(pay_url=f"http://portal.test/dev/vnpay{PAY_PATH}"), clock=clock)
-        start = provider.create_payment(PaymentRequest(
-            txn_ref="HS-MOUNT", amount_vnd=20_000, order_info="x", client_ip="127.0.0.1",
-            created_at=clock()))
+        start = provider.create_payment(
+            PaymentRequest(
+                txn_ref="HS-MOUNT",
+                amount_vnd=20_000,
+                order_info="x",
+                client_ip="127.0.0.1",
+                created_at=clock(),
+            )
+        )
         assert start.redirect_url is not None
         page = await c.get(start.redirect_url)
         assert f'action="/dev/vnpay{PAY_PATH}"' in page.text

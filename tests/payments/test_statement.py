@@ -35,15 +35,20 @@ COMMA_SIGNED = (
     "Date,Description,Amount,Reference\n"
     '2025-01-17,"IBFT HS-2025-0003 thanh toan, le phi","1,500,000",TRX1\n'
     '"17/01/2025","Rut tien","-500,000",TRX2\n'
-    "18.01.2025,Hoan tra,\"(20.000)\",TRX3\n"
+    '18.01.2025,Hoan tra,"(20.000)",TRX3\n'
 )
 
 
 def test_semicolon_export_with_bom_preamble_and_totals() -> None:
     lines = parse_bank_statement_csv(VCB_LIKE)
     assert lines == [
-        StatementLine(date(2025, 1, 15), 150_000,
-                      "MBVCB.123456.HS-2025-0001.CT tu 0123 NGUYEN VAN A toi 0011", "FT25015123456", 5),
+        StatementLine(
+            date(2025, 1, 15),
+            150_000,
+            "MBVCB.123456.HS-2025-0001.CT tu 0123 NGUYEN VAN A toi 0011",
+            "FT25015123456",
+            5,
+        ),
         StatementLine(date(2025, 1, 15), -50_000, "Phí dịch vụ SMS", "FT25015123457", 6),
         StatementLine(date(2025, 1, 6), 200_000, "NGUYEN VAN B chuyen tien hs20250002", "5123", 7),
     ]
@@ -62,16 +67,31 @@ def test_comma_export_with_quoted_grouped_amounts_and_signed_column() -> None:
 def test_tab_separated_vietnamese_headers_without_reference() -> None:
     text = "Ngày\tDiễn giải\tGhi có\tGhi nợ\n01/02/2025\tHS01 nop tien\t1.000.000,00\t\n"
     [line] = parse_bank_statement_csv(text)
-    assert (line.date, line.amount_vnd, line.memo, line.bank_ref) == (date(2025, 2, 1), 1_000_000,
-                                                                      "HS01 nop tien", "")
+    assert (line.date, line.amount_vnd, line.memo, line.bank_ref) == (
+        date(2025, 2, 1),
+        1_000_000,
+        "HS01 nop tien",
+        "",
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("1.500.000", 1_500_000), ("1,500,000", 1_500_000), ("1500000", 1_500_000), ("1.500", 1_500),
-     ("1.500.000 VND", 1_500_000), ("1 500 000 đ", 1_500_000), ("1.500.000,00", 1_500_000),
-     ("1,500,000.00", 1_500_000), ("1500000.0", 1_500_000), ("+5.000", 5_000), ("-200.000", -200_000),
-     ("(200.000)", -200_000), ("1.500.000₫", 1_500_000)],
+    [
+        ("1.500.000", 1_500_000),
+        ("1,500,000", 1_500_000),
+        ("1500000", 1_500_000),
+        ("1.500", 1_500),
+        ("1.500.000 VND", 1_500_000),
+        ("1 500 000 đ", 1_500_000),
+        ("1.500.000,00", 1_500_000),
+        ("1,500,000.00", 1_500_000),
+        ("1500000.0", 1_500_000),
+        ("+5.000", 5_000),
+        ("-200.000", -200_000),
+        ("(200.000)", -200_000),
+        ("1.500.000₫", 1_500_000),
+    ],
 )
 def test_parse_vnd(text: str, amount: int) -> None:
     assert parse_vnd(text) == amount
@@ -159,7 +179,10 @@ def test_parsed_statement_matches_end_to_end() -> None:
     lines = parse_bank_statement_csv(VCB_LIKE) + parse_bank_statement_csv(COMMA_SIGNED)
     report = match_statement(lines, [*INVOICES, OpenInvoice("HS-2025-0003", 1_500_000)])
     assert sorted(r.invoice.reference for r in report.matched if r.invoice) == [
-        "HS-2025-0001", "HS-2025-0002", "HS-2025-0003"]
+        "HS-2025-0001",
+        "HS-2025-0002",
+        "HS-2025-0003",
+    ]
 
 
 def test_indistinguishable_or_invalid_invoices_are_refused() -> None:

@@ -50,8 +50,12 @@ def test_independent_decoder_reads_what_we_build(
     assert decoded.currency == "704" and decoded.nation == "VN"
     assert decoded.additional_data.purpose == expected_memo
     # And the other direction: the library's own builder gives the same bytes.
-    assert QRPay.init_viet_qr(bank_bin=bank_bin, bank_number=account, amount=str(amount),
-                              purpose=expected_memo).build() == payload
+    assert (
+        QRPay.init_viet_qr(
+            bank_bin=bank_bin, bank_number=account, amount=str(amount), purpose=expected_memo
+        ).build()
+        == payload
+    )
 
 
 def test_static_qr_without_amount_is_point_of_initiation_11() -> None:

@@ -58,11 +58,19 @@ IPN_HASH_99 = (
 
 # §2.4 worked example.
 PAY_PARAMS: dict[str, object] = {
-    "vnp_Version": "2.1.0", "vnp_Command": "pay", "vnp_TmnCode": "DEMO0001", "vnp_Amount": 15000000,
-    "vnp_CurrCode": "VND", "vnp_TxnRef": "ORD20250115-0001",
-    "vnp_OrderInfo": "Thanh toan don hang ORD20250115-0001", "vnp_OrderType": "other",
-    "vnp_Locale": "vn", "vnp_ReturnUrl": "https://shop.example.vn/payment/vnpay/return",
-    "vnp_IpAddr": "203.0.113.10", "vnp_CreateDate": "20250115103000", "vnp_ExpireDate": "20250115104500",
+    "vnp_Version": "2.1.0",
+    "vnp_Command": "pay",
+    "vnp_TmnCode": "DEMO0001",
+    "vnp_Amount": 15000000,
+    "vnp_CurrCode": "VND",
+    "vnp_TxnRef": "ORD20250115-0001",
+    "vnp_OrderInfo": "Thanh toan don hang ORD20250115-0001",
+    "vnp_OrderType": "other",
+    "vnp_Locale": "vn",
+    "vnp_ReturnUrl": "https://shop.example.vn/payment/vnpay/return",
+    "vnp_IpAddr": "203.0.113.10",
+    "vnp_CreateDate": "20250115103000",
+    "vnp_ExpireDate": "20250115104500",
 }
 PAY_HASH_DATA = (
     "vnp_Amount=15000000&vnp_Command=pay&vnp_CreateDate=20250115103000&vnp_CurrCode=VND"
@@ -97,11 +105,18 @@ def test_worked_example_pay_hash() -> None:
 
 
 def test_provider_builds_the_worked_example_url() -> None:
-    provider = VNPayProvider(vnpay_config(pay_url="https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
-                                          return_url="https://shop.example.vn/payment/vnpay/return"))
+    provider = VNPayProvider(
+        vnpay_config(
+            pay_url="https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+            return_url="https://shop.example.vn/payment/vnpay/return",
+        )
+    )
     req = PaymentRequest(
-        txn_ref="ORD20250115-0001", amount_vnd=150_000, order_info="Thanh toán đơn hàng ORD20250115-0001",
-        client_ip="203.0.113.10", created_at=datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
+        txn_ref="ORD20250115-0001",
+        amount_vnd=150_000,
+        order_info="Thanh toán đơn hàng ORD20250115-0001",
+        client_ip="203.0.113.10",
+        created_at=datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
     )
     start = provider.create_payment(req)
     assert start.redirect_url == (
@@ -112,19 +127,52 @@ def test_provider_builds_the_worked_example_url() -> None:
 
 
 def test_querydr_and_refund_worked_examples() -> None:
-    querydr = dict(zip(QUERYDR_REQUEST_FIELDS, [
-        "REQ20250115110000A1", "2.1.0", "querydr", "DEMO0001", "ORD20250115-0001", "20250115103000",
-        "20250115110000", "203.0.113.5", "Truy van GD ORD20250115-0001"], strict=True))
+    querydr = dict(
+        zip(
+            QUERYDR_REQUEST_FIELDS,
+            [
+                "REQ20250115110000A1",
+                "2.1.0",
+                "querydr",
+                "DEMO0001",
+                "ORD20250115-0001",
+                "20250115103000",
+                "20250115110000",
+                "203.0.113.5",
+                "Truy van GD ORD20250115-0001",
+            ],
+            strict=True,
+        )
+    )
     assert hmac_sha512(SECRET, pipe_data(querydr, QUERYDR_REQUEST_FIELDS)) == (
         "0da5cda0027eb7978c2e152be39bd5f07d65cf263ddb4f7f467bd1e40308f195"
-        "7073e55359d1c32d222fc0410bae95fee08c6e662d2700182492e020f5331eab")
-    refund = dict(zip(REFUND_REQUEST_FIELDS, [
-        "REQ20250116090000B2", "2.1.0", "refund", "DEMO0001", "02", "ORD20250115-0001", "15000000",
-        "14800001", "20250115103000", "admin", "20250116090000", "203.0.113.5",
-        "Hoan tien GD ORD20250115-0001"], strict=True))
+        "7073e55359d1c32d222fc0410bae95fee08c6e662d2700182492e020f5331eab"
+    )
+    refund = dict(
+        zip(
+            REFUND_REQUEST_FIELDS,
+            [
+                "REQ20250116090000B2",
+                "2.1.0",
+                "refund",
+                "DEMO0001",
+                "02",
+                "ORD20250115-0001",
+                "15000000",
+                "14800001",
+                "20250115103000",
+                "admin",
+                "20250116090000",
+                "203.0.113.5",
+                "Hoan tien GD ORD20250115-0001",
+            ],
+            strict=True,
+        )
+    )
     assert hmac_sha512(SECRET, pipe_data(refund, REFUND_REQUEST_FIELDS)) == (
         "b3863bc161e85f73a3530c504c52ac1f4fdfad4de44e4e72a44b5f0f519ba1ae"
-        "f1e7f418f0c76a3921a1ddafc92f49ef0d4b3f39bbd1b273a43da99b55e5b15d")
+        "f1e7f418f0c76a3921a1ddafc92f49ef0d4b3f39bbd1b273a43da99b55e5b15d"
+    )
 
 
 def test_provider_querydr_body_reproduces_the_worked_example() -> None:
@@ -133,8 +181,11 @@ def test_provider_querydr_body_reproduces_the_worked_example() -> None:
         clock=lambda: datetime(2025, 1, 15, 11, 0, tzinfo=timezone(timedelta(hours=7))),
         request_id_factory=lambda: "REQ20250115110000A1",
     )
-    body = provider.querydr_body("ORD20250115-0001", datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
-                                 order_info="Truy vấn GD ORD20250115-0001")
+    body = provider.querydr_body(
+        "ORD20250115-0001",
+        datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
+        order_info="Truy vấn GD ORD20250115-0001",
+    )
     assert body["vnp_OrderInfo"] == "Truy van GD ORD20250115-0001"
     assert body["vnp_SecureHash"].startswith("0da5cda0027eb797")
 
@@ -145,8 +196,14 @@ def test_spaces_are_plus_and_reserved_characters_upper_hex() -> None:
 
 
 def test_sorted_by_ordinal_name_and_non_vnp_and_hash_fields_ignored() -> None:
-    params = {"vnp_b": "1", "vnp_B": "2", "vnp_a": "3", "other": "x", "vnp_SecureHash": "h",
-              "vnp_SecureHashType": "HmacSHA512"}
+    params = {
+        "vnp_b": "1",
+        "vnp_B": "2",
+        "vnp_a": "3",
+        "other": "x",
+        "vnp_SecureHash": "h",
+        "vnp_SecureHashType": "HmacSHA512",
+    }
     assert canonical_query(params) == "vnp_B=2&vnp_a=3&vnp_b=1"
 
 
@@ -190,8 +247,10 @@ def test_verify_empties_fallback_of_section_10() -> None:
     # A signer that skips empties (Java/.NET)...
     skip = {**with_empty, "vnp_SecureHash": hmac_sha512(IPN_SECRET, canonical_query(with_empty))}
     # ...and one that hashes them as `name=` (PHP/Python demos).
-    keep = {**with_empty,
-            "vnp_SecureHash": hmac_sha512(IPN_SECRET, canonical_query(with_empty, include_empty=True))}
+    keep = {
+        **with_empty,
+        "vnp_SecureHash": hmac_sha512(IPN_SECRET, canonical_query(with_empty, include_empty=True)),
+    }
     assert "vnp_BankTranNo=&" in canonical_query(with_empty, include_empty=True)
     assert verify_params(skip, IPN_SECRET)
     assert verify_params(keep, IPN_SECRET)
@@ -223,9 +282,16 @@ def test_to_ascii(text: str, expected: str) -> None:
 def test_pay_url_params_folded_dated_in_gmt7_and_round_trip() -> None:
     provider = VNPayProvider(vnpay_config())
     created = datetime(2025, 1, 15, 20, 0, 5, 999, tzinfo=UTC)  # 03:00:05 next day in Hanoi
-    req = PaymentRequest(txn_ref="HS-0001", amount_vnd=1_500_000, order_info="Lệ phí đăng ký #1",
-                         client_ip="2001:db8::1", created_at=created, locale="en", bank_code="NCB",
-                         expire_minutes=30)
+    req = PaymentRequest(
+        txn_ref="HS-0001",
+        amount_vnd=1_500_000,
+        order_info="Lệ phí đăng ký #1",
+        client_ip="2001:db8::1",
+        created_at=created,
+        locale="en",
+        bank_code="NCB",
+        expire_minutes=30,
+    )
     url = provider.create_payment(req).redirect_url
     assert url is not None
     query = urlsplit(url).query
@@ -258,8 +324,13 @@ def test_format_date_requires_aware_datetimes() -> None:
     ],
 )
 def test_payment_request_validation(changes: dict[str, object], error: type[Exception]) -> None:
-    values: dict[str, object] = {"txn_ref": "HS01", "amount_vnd": 10_000, "order_info": "x",
-                                 "client_ip": "127.0.0.1", "created_at": CREATED}
+    values: dict[str, object] = {
+        "txn_ref": "HS01",
+        "amount_vnd": 10_000,
+        "order_info": "x",
+        "client_ip": "127.0.0.1",
+        "created_at": CREATED,
+    }
     values.update(changes)
     with pytest.raises(error):
         PaymentRequest(**values)  # type: ignore[arg-type]
@@ -305,7 +376,8 @@ def test_parse_notification_success_and_fields() -> None:
 def test_success_rule_is_and(response_code: str, transaction_status: str, status: PaymentStatus) -> None:
     assert payment_status(response_code, transaction_status) is status
     result = VNPayProvider(vnpay_config()).verify_return(
-        _signed_callback(vnp_ResponseCode=response_code, vnp_TransactionStatus=transaction_status))
+        _signed_callback(vnp_ResponseCode=response_code, vnp_TransactionStatus=transaction_status)
+    )
     assert result.status is status
     assert result.success is (status is PaymentStatus.PAID)
 
