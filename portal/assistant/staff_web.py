@@ -9,7 +9,7 @@ agency (a call-back about one of its cases, or addressed to it, and the conversa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -100,20 +100,24 @@ def transcript(request: Request, conversation_id: str, staff: Reviewer, transcri
 
 @router.get("/goi-lai")
 def callbacks_page(request: Request, staff: Reviewer, session: DbSession) -> Response:
-    repo = CallbackRepository(session)
-    scope = _scope(staff)
-    return page(
-        request,
-        "assistant/staff_callbacks.html",
-        staff,
-        {
-            "open": repo.open(agency_id=scope),
-            "done": repo.done(agency_id=scope),
-            "errors": {},
-            "values": {},
-            "central": scope is None,
-        },
-    )
+    context = _callbacks_context(CallbackRepository(session), _scope(staff))
+    return page(request, "assistant/staff_callbacks.html", staff, context)
+
+
+def _callbacks_context(
+    repo: CallbackRepository,
+    scope: str | None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The call-back list of one agency (None: the central desk, which sees every request)."""
+    return {
+        "open": repo.open(agency_id=scope),
+        "done": repo.done(agency_id=scope),
+        "errors": errors or {},
+        "values": values or {},
+        "central": scope is None,
+    }
 
 
 @router.post("/goi-lai/{callback_id}/xong")
@@ -137,13 +141,12 @@ def _callback_done(
             request,
             "assistant/staff_callbacks.html",
             staff,
-            {
-                "open": repo.open(agency_id=scope),
-                "done": repo.done(agency_id=scope),
-                "errors": {f"note-{callback_id}": exc.fields.get("note", exc.message)},
-                "values": {f"note-{callback_id}": note},
-                "central": scope is None,
-            },
+            _callbacks_context(
+                repo,
+                scope,
+                errors={f"note-{callback_id}": exc.fields.get("note", exc.message)},
+                values={f"note-{callback_id}": note},
+            ),
             status=422,
         )
     except Conflict as exc:

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from portal.config import Settings
+from tests.assistant.conftest import rasa  # noqa: F401  (the fake Rasa, for transcript tests)
 from tests.conftest import serve
 
 

@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 
 from portal.assistant.masking import mask_personal_data
 from portal.assistant.models import ChatMessage, Conversation
-from portal.assistant.relay import RasaRelay
 from portal.config import ROOT, Settings
 from portal.models import Application, Attachment, CaseEvent, RateLimitHit
 from portal.ratelimit import RateLimiter
@@ -179,17 +178,6 @@ def test_transcript_masking_normalises_separators(text: str, hidden: str) -> Non
     masked = mask_personal_data(text)
     assert hidden not in masked, masked
     assert "*" in masked
-
-
-@pytest.fixture
-def rasa(app: FastAPI) -> Iterator[FakeRasa]:
-    fake = FakeRasa()
-    previous = app.state.assistant_relay
-    app.state.assistant_relay = RasaRelay(
-        "http://rasa.test:5005", timeout_seconds=2.0, transport=httpx.MockTransport(fake)
-    )
-    yield fake
-    app.state.assistant_relay = previous
 
 
 def test_transcripts_are_stored_masked_and_deleted_after_retention(
