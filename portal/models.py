@@ -198,6 +198,8 @@ class RateLimitHit(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    # when the window ends (epoch seconds): rows past it are pruned by the retention job
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True, default=0, server_default="0")
 
 
 __all__ = [

@@ -60,8 +60,9 @@ class RateLimiter:
         """Count one hit and return the count in the current window; it stays counted even if the
         request then fails."""
         stored, window = storage_key(key), self._window(window_seconds, now)
-        count = _add(self.session, stored, window)
-        self.session.info.setdefault(_PENDING, []).append((stored, window))
+        hit = (stored, window, (window + 1) * window_seconds)
+        count = _add(self.session, *hit)
+        self.session.info.setdefault(_PENDING, []).append(hit)
         return count
 
     def forgive(self, key: str, *, window_seconds: int, now: float | None = None) -> None:
@@ -71,9 +72,10 @@ class RateLimiter:
         row = self.session.get(RateLimitHit, (stored, window))
         if row is not None and row.count > 0:
             row.count -= 1
-        pending: list[tuple[str, int]] = self.session.info.get(_PENDING, [])
-        if (stored, window) in pending:
-            pending.remove((stored, window))
+        pending: list[tuple[str, int, int]] = self.session.info.get(_PENDING, [])
+        hit = (stored, window, (window + 1) * window_seconds)
+        if hit in pending:
+            pending.remove(hit)
 
     def count(self, key: str, *, window_seconds: int, now: float | None = None) -> int:
         window = self._window(window_seconds, now)
@@ -84,19 +86,19 @@ class RateLimiter:
         )
         return int(value or 0)
 
-    def reset(self, key: str) -> None:
-        self.session.execute(delete(RateLimitHit).where(RateLimitHit.key == storage_key(key)))
+    def prune(self, *, now: float | None = None) -> int:
+        """Delete the windows that have ended; returns how many rows went."""
+        at = now if now is not None else self.clock()
+        result = self.session.execute(delete(RateLimitHit).where(RateLimitHit.expires_at <= at))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def prune(self, older_than_window: int) -> None:
-        self.session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < older_than_window))
 
-
-def _add(session: Session, stored: str, window: int) -> int:
+def _add(session: Session, stored: str, window: int, expires_at: int) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(RateLimitHit)
-        .values(key=stored, window_start=window, count=1)
+        .values(key=stored, window_start=window, count=1, expires_at=expires_at)
         .on_conflict_do_update(
             index_elements=[RateLimitHit.key, RateLimitHit.window_start],
             set_={"count": RateLimitHit.count + 1},
@@ -113,12 +115,12 @@ def forget_pending(session: Session) -> None:
 
 def persist_after_rollback(session: Session) -> None:
     """The request rolled back: write its hits again, in a transaction of their own."""
-    pending: list[tuple[str, int]] = session.info.pop(_PENDING, None) or []
+    pending: list[tuple[str, int, int]] = session.info.pop(_PENDING, None) or []
     if not pending:
         return
     try:
-        for stored, window in pending:
-            _add(session, stored, window)
+        for hit in pending:
+            _add(session, *hit)
         session.commit()
     except Exception:  # the database itself is failing: nothing more can be kept
         log.warning("rate-limit hits of a failed request could not be stored (%d)", len(pending))

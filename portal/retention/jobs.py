@@ -10,34 +10,20 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from portal.applications.storage import FileStore
-from portal.assistant.web import ChatLimits
 from portal.config import Settings
 from portal.models import CaseEvent
+from portal.ratelimit import RateLimiter
 from portal.retention.repository import RetentionRepository
 
 log = logging.getLogger("portal.retention")
 
 BATCH = 500
 
-# Window lengths (seconds) the code passes to RateLimiter.hit() besides the settings below:
-# api/v1.py (drafts per IP), assistant/api.py and quality (call-backs, feedback per hour).
-# tests/security/test_privacy_and_retention.py fails when a new literal is not listed here.
-FIXED_WINDOWS = (600, 3600)
-
-
-def rate_limit_windows(settings: Settings) -> set[int]:
-    return {
-        settings.login_window_seconds,
-        settings.tracking_window_seconds,
-        ChatLimits().window_seconds,
-        *FIXED_WINDOWS,
-    }
-
 
 def prune_rate_limits(session: Session, settings: Settings, *, now: datetime | float) -> int:
-    """Delete ``rate_limit_hits`` rows whose window has ended."""
+    """Delete ``rate_limit_hits`` rows whose window has ended (each row carries its end)."""
     at = now.timestamp() if isinstance(now, datetime) else float(now)
-    return RetentionRepository(session).prune_rate_limits(at, rate_limit_windows(settings))
+    return RateLimiter(session).prune(now=at)
 
 
 def expire_drafts(session: Session, settings: Settings, *, now: datetime) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from portal.assistant.models import ChatMessage, Conversation
-from portal.models import Application, Attachment, RateLimitHit
+from portal.models import Application, Attachment
 
 
 class RetentionRepository:
@@ -55,23 +54,6 @@ class RetentionRepository:
 
     def delete_attachments(self, application_id: str) -> None:
         self.session.execute(delete(Attachment).where(Attachment.application_id == application_id))
-
-    # -- rate limits ----------------------------------------------------------------------------
-
-    def prune_rate_limits(self, now: float, window_lengths: Iterable[int]) -> int:
-        """Delete the rows whose window has ended.
-
-        A row stores its window as an index (``time // length``), not the length. A row is
-        deleted only if its window has ended under every known length that could have produced
-        it (an index read with a longer length than its own points into the future, so cannot
-        have). A current window is therefore never deleted, whichever limiter wrote it.
-        """
-        conditions = [
-            or_(RateLimitHit.window_start * length > now, (RateLimitHit.window_start + 1) * length <= now)
-            for length in sorted(set(window_lengths))
-        ]
-        result = self.session.execute(delete(RateLimitHit).where(and_(*conditions)))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     # -- assistant transcripts ------------------------------------------------------------------
 
