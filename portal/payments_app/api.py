@@ -14,9 +14,8 @@ from portal.api.v1 import ERRORS
 from portal.deps import DbSession, SettingsDep, lookup_client
 from portal.errors import PortalError, RateLimited
 from portal.payments_app.repository import SchoolRepository
-from portal.payments_app.schools import SchoolFeeService, link_token
+from portal.payments_app.schools import SchoolFeeService, link_attempts_exceeded, link_token
 from portal.payments_app.schools import link_code as normalise_link_code
-from portal.payments_app.web import LINK_ATTEMPTS_PER_STUDENT
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 
@@ -67,18 +66,12 @@ def student_invoices(
     """Items newest first; `pay_url` opens the portal's payment page for one item (or all unpaid).
     Wrong or missing link codes are counted per student, also for the assistant (it relays anyone)."""
     code = student_code.strip().upper()
-    limiter = RateLimiter(session)
-    # the assistant's lookups count against the person it acts for, like theirs on the page
-    if (
-        limiter.hit(f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds)
-        > settings.tracking_max_lookups
-    ):
+    # the same limits as the page; the assistant's lookups count against the person it acts for
+    if link_attempts_exceeded(RateLimiter(session), settings, lookup_client(request), code):
         return _error(RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút."))
     entered = normalise_link_code(link_code)
     if entered is None:
         return _not_found()
-    if limiter.hit(f"fee-link:{code}", window_seconds=3600) > LINK_ATTEMPTS_PER_STUDENT:
-        return _error(RateLimited("Đã tra cứu học sinh này quá nhiều lần; vui lòng thử lại sau."))
     student = SchoolFeeService(session).find_student(code, entered)
     if student is None:
         return _not_found()  # answered, not raised: the rate-limit hits above are committed

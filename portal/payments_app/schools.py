@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from portal.payments_app.models import (
     StudentLink,
 )
 from portal.payments_app.repository import SchoolRepository
+from portal.ratelimit import RateLimiter
 from workflows.text import fold
 from workflows.validators import InvalidValue
 from workflows.validators import cccd as check_cccd
@@ -93,6 +95,18 @@ def link_code(value: str) -> str | None:
     if len(code) != LINK_CODE_LENGTH or any(c not in LINK_CODE_ALPHABET for c in code):
         return None
     return code
+
+
+LINK_ATTEMPTS_PER_STUDENT = 10  # per hour, from anywhere: 40-bit codes cannot be guessed at this pace
+
+
+def link_attempts_exceeded(limiter: RateLimiter, settings: Any, client: str, student_code: str) -> bool:
+    """One student code + link code attempt, counted per client (``deps.lookup_client``: the person,
+    also when the assistant asks for them) and per student (an attacker changes addresses, not the
+    student they are after); both are counted even when the first is already over."""
+    per_client = limiter.hit(f"fees:{client}", window_seconds=settings.tracking_window_seconds)
+    per_student = limiter.hit(f"fee-link:{student_code}", window_seconds=3600)
+    return per_client > settings.tracking_max_lookups or per_student > LINK_ATTEMPTS_PER_STUDENT
 
 
 def show_link_code(code: str | None) -> str:

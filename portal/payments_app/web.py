@@ -30,6 +30,7 @@ from portal.payments_app.models import INVOICE_UNPAID, OPEN_STATES, PAID, PROCED
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
 from portal.payments_app.schools import (
     SchoolFeeService,
+    link_attempts_exceeded,
     link_code,
     link_token,
     period_label,
@@ -388,18 +389,8 @@ def _fees_lookup(request: Request, form: FormData, session: Session, settings: A
     return redirect(request, "/hoc-phi")
 
 
-LINK_ATTEMPTS_PER_STUDENT = 10  # per hour, from anywhere: 40-bit codes cannot be guessed at this pace
-
-
 def _link_attempts_exceeded(request: Request, session: Session, settings: Any, student_code: str) -> bool:
-    """Counts one attempt per client address and one per student (an attacker changes addresses,
-    not the student they are after); both are counted even when the first is already over."""
-    limiter = RateLimiter(session)
-    per_client = limiter.hit(
-        f"fees:{lookup_client(request)}", window_seconds=settings.tracking_window_seconds
-    )
-    per_student = limiter.hit(f"fee-link:{student_code}", window_seconds=3600)
-    return per_client > settings.tracking_max_lookups or per_student > LINK_ATTEMPTS_PER_STUDENT
+    return link_attempts_exceeded(RateLimiter(session), settings, lookup_client(request), student_code)
 
 
 @router.get("/hoc-phi/hs/{student_code}")
