@@ -28,6 +28,7 @@ from portal.routing import Router
 from portal.web import security
 from portal.web.bodies import accepts_files, read_upload
 from workflows.calendar import now as vn_now
+from workflows.calendar import today as vn_today
 from workflows.definitions import (
     DELIVERY_LABELS,
     DOCUMENT_KIND_LABELS,
@@ -296,7 +297,7 @@ def get_procedure(code: str, request: Request, catalogue: CatalogueDep) -> Proce
 
 
 def _field_out(f: FormField | ApplicantField, lang: str) -> FieldOut:
-    today = date.today()  # the validators' today
+    today = vn_today()  # the validators' today (Vietnam's date)
     spec = f if isinstance(f, FormField) else None
     schema = form_field_schema(f, today) if isinstance(f, FormField) else applicant_field_schema(f, today)
     formats = {FieldType.DATE: "date", FieldType.EMAIL: "email"}
