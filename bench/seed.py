@@ -7,7 +7,6 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from portal import app_context
 from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService, Upload
 from portal.applications.storage import FileStore
@@ -16,7 +15,6 @@ from portal.cli import migrate
 from portal.config import Settings
 from portal.db import Database
 from portal.demo import tiny_pdf
-from portal.quality import tracking as quality_tracking
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
@@ -62,9 +60,6 @@ def seed(settings: Settings, cases: int = 20) -> list[str]:
     migrate(settings.database_url)
     registry = load_registry(settings.definitions_dir)
     db = Database(settings.database_url)
-    # the services find their settings through the engine (the environment may have none)
-    app_context.register_engine(db.engine, settings)
-    quality_tracking.register_engine(db.engine, settings)
     service_args = (
         Catalogue(registry),
         load_calendar(settings.calendar_file),

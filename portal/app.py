@@ -18,15 +18,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal import i18n
-from portal.applications.storage import FileStore
-from portal.catalogue import Catalogue
+from portal.api import openapi
+from portal.composition import MODULES
 from portal.config import ROOT, Settings, get_settings, is_loopback
-from portal.db import Database
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
+from portal.services import Services
 from portal.web.bodies import BodyLimit, PayloadTooLarge
-from workflows.calendar import load_calendar
-from workflows.calendar import now as vn_now
-from workflows.definitions import load_registry
+from portal.web.render import env, render
 
 log = logging.getLogger("portal")
 
@@ -157,7 +155,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     by default. Tests pass a fixed one rather than read the wall clock."""
     settings = settings or get_settings()
     settings.check_servable()
-    registry = load_registry(settings.definitions_dir)
+    services = Services.build(settings, clock=clock)
     app = FastAPI(
         title="Cổng dịch vụ công ngành Giáo dục",
         version="1.0",
@@ -167,18 +165,15 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.state.services = services
+    # the parts the pages read most, under their own names (the same objects as in ``services``)
     app.state.settings = settings
-    app.state.db = Database.for_settings(settings)
-    app.state.registry = registry
-    app.state.catalogue = Catalogue(registry)
-    app.state.calendar = load_calendar(
-        settings.calendar_file,
-        extra_holidays=settings.extra_holidays,
-        swapped_working_days=settings.swapped_working_days,
-    )
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    app.state.files = FileStore(settings.upload_dir)
-    app.state.clock = clock or vn_now
+    app.state.db = services.db
+    app.state.registry = services.registry
+    app.state.catalogue = services.catalogue
+    app.state.calendar = services.calendar
+    app.state.files = services.files
+    app.state.clock = services.clock
 
     # innermost: its 413 page has the session and the language like any other page
     app.add_middleware(
@@ -206,26 +201,16 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         app.add_middleware(LoopbackOnly)
     app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
 
-    from portal.api import v1
-    from portal.web import citizen, health
-
-    app.include_router(health.router)
-    app.include_router(v1.router)
-    app.include_router(citizen.router)
     _install_error_handlers(app)
-    for hook in _extension_hooks():
-        hook(app)
-    from portal.api import openapi
-
+    for module in MODULES:
+        if module.install is not None:
+            module.install(app, services)
+        for router in module.routers(settings):
+            app.include_router(router)
+        env.globals.update(module.template_globals)
+        env.filters.update(module.template_filters)
     openapi.install(app)
     return app
-
-
-def _extension_hooks() -> list[Any]:
-    """Other domains (back office, payments, assistant) register their routers here."""
-    from portal import extensions
-
-    return list(extensions.HOOKS)
 
 
 def _wants_json(request: Request) -> bool:
@@ -233,8 +218,6 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    from portal.web.render import render
-
     try:
         return render(
             request,

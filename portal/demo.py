@@ -9,17 +9,15 @@ from sqlalchemy import select
 
 from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService, Upload
-from portal.applications.storage import FileStore
 from portal.backoffice.seed import seed_staff
-from portal.catalogue import Catalogue
+from portal.cases.changes import drain
+from portal.composition import case_consumers
 from portal.config import get_settings
-from portal.db import Database
 from portal.models import Citizen
 from portal.payments_app.demo import seed_payments_demo
 from portal.quality.seed import seed_quality_demo
-from workflows.calendar import load_calendar
+from portal.services import Services
 from workflows.calendar import now as vn_now
-from workflows.definitions import load_registry
 
 DEMO_PHONE = "0912345678"
 DEMO_PASSWORD = "matkhau123"
@@ -86,12 +84,9 @@ DEMO_CASES = [
 
 
 def seed_demo() -> str:
-    settings = get_settings()
-    db = Database(settings.database_url)
-    registry = load_registry(settings.definitions_dir)
-    catalogue = Catalogue(registry)
-    calendar = load_calendar(settings.calendar_file)
-    files = FileStore(settings.upload_dir)
+    services = Services.build(get_settings(), pool_size=2)
+    settings, db, registry = services.settings, services.db, services.registry
+    catalogue, calendar, files = services.catalogue, services.calendar, services.files
     created = []
     with db.sessions() as session:
         citizen = session.scalars(select(Citizen).where(Citizen.phone == DEMO_PHONE)).first()
@@ -134,6 +129,9 @@ def seed_demo() -> str:
         )
         created += seed_payments_demo(session)
         session.commit()
+    drain(
+        db.sessions, case_consumers(services)
+    )  # the dashboard counts the demo cases now, not at the next worker run
     db.dispose()
     return "demo data: " + ("; ".join(created) if created else "already present")
 

@@ -18,28 +18,32 @@ from portal.applications.service import ApplicationService
 from portal.catalogue import Catalogue
 from portal.config import Settings
 from portal.ratelimit import client_key
-from portal.routing import commit, current_session, roll_back
+from portal.routing import current_session, roll_back
 from portal.routing import finishers as _finishers
 from portal.web.bodies import read_form
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request: committed when the handler returned, rolled back if it raised."""
+    """One session per request. It is committed in one place only: by the route, on the thread that
+    ran the handler, right after it returned (``portal/routing.py``). Here it is rolled back if the
+    handler raised, and closed."""
     session: Session = request.app.state.db.sessions()
     token = current_session.set(session)
     try:
         yield session
-        await anyio.to_thread.run_sync(commit, session, limiter=_finishers())
     except BaseException:
         await anyio.to_thread.run_sync(roll_back, session, limiter=_finishers())
         raise
     finally:
         current_session.reset(token)
-        await anyio.to_thread.run_sync(session.close, limiter=_finishers())
+        if session.in_transaction():  # only a route that is not a UnitOfWorkRoute leaves one open
+            await anyio.to_thread.run_sync(session.close, limiter=_finishers())
+        else:
+            session.close()  # nothing to release: no I/O, no thread hop
 
 
-# scope="function": commit (or roll back) right after the handler returns, BEFORE the response
-# is sent — otherwise a client could send its next request before the previous one committed.
+# scope="function": roll back (or close) right after the handler returns, BEFORE the response is
+# sent; the route has committed by then, so a client's next request always sees this one's work.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 

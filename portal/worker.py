@@ -1,4 +1,4 @@
-"""Background worker. Domains register periodic jobs in JOBS.
+"""Background worker: the periodic jobs the modules declare (``portal/composition.py``).
 
 Each job runs in its own thread, so one that hangs (an SMTP server that black-holes connections,
 a slow VNPay API) does not hold up the others (payment reconciliation, deadline alerts). A job
@@ -9,15 +9,17 @@ is a warning: each job bounds its own I/O (SMTP and HTTP timeouts, the database 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 
-log = logging.getLogger("portal.worker")
+from portal.composition import MODULES
+from portal.config import get_settings
+from portal.services import Services
 
-# (name, interval seconds, function taking no arguments) — filled by domain modules
-JOBS: list[tuple[str, float, Callable[[], None]]] = []
+log = logging.getLogger("portal.worker")
 
 DEFAULT_BUDGET_SECONDS = 300.0
 
@@ -65,11 +67,19 @@ def _run(name: str, job: Callable[[], None]) -> None:
         log.exception("job %s failed", name)
 
 
+def jobs(services: Services) -> list[tuple[str, float, Callable[[], None]]]:
+    """Every module's jobs, bound to this process's services."""
+    return [
+        (job.name, job.every, functools.partial(job.run, services))
+        for module in MODULES
+        for job in module.jobs
+    ]
+
+
 def main(*, once: bool = False) -> int:
     logging.basicConfig(level=logging.INFO)
-    from portal import extensions  # noqa: F401  (domains register their jobs on import)
-
-    scheduler = Scheduler(JOBS)
+    services = Services.build(get_settings(), pool_size=2)
+    scheduler = Scheduler(jobs(services))
     while True:
         scheduler.tick()
         if once:

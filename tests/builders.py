@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from portal.demo import tiny_pdf
@@ -70,3 +71,12 @@ def submit_transfer(client: TestClient) -> tuple[str, str]:
     code = re.search(r'class="case-code">([^<]+)<', receipt)
     assert code
     return app_id, code.group(1)
+
+
+def settle(app: FastAPI) -> int:
+    """What ``portal worker`` does every second: hand the committed case changes to the modules'
+    consumers (the quality facts and dashboard, the rating invitation). Returns the changes consumed."""
+    from portal.cases.changes import drain
+    from portal.composition import case_consumers
+
+    return drain(app.state.db.sessions, case_consumers(app.state.services))

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from portal.cases.events import record_event
 from portal.models import Application, Attachment, CaseEvent, CaseSequence
 
 
@@ -56,8 +57,7 @@ class ApplicationRepository:
         return application
 
     def add_event(self, event: CaseEvent) -> CaseEvent:
-        self.session.add(event)
-        return event
+        return record_event(self.session, event)
 
     def events(self, application_id: str) -> list[CaseEvent]:
         stmt = select(CaseEvent).where(CaseEvent.application_id == application_id).order_by(CaseEvent.id)

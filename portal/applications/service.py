@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.applications import forms
 from portal.applications.repository import ApplicationRepository
 from portal.applications.storage import CONTENT_TYPES, FileStore, extension, sniff_ok
+from portal.cases.events import note_change
 from portal.catalogue import Catalogue
 from portal.db import utcnow
 from portal.errors import Conflict, ValidationFailed
@@ -164,6 +165,8 @@ class ApplicationService:
                 uploaded_by="citizen",
             )
         )
+        if not app.is_draft:  # a supplement: the case's documents changed
+            note_change(self.repo.session, app.id, "attachment_added")
         return attachment, None
 
     def max_file_bytes(self, app: Application, document_key: str) -> int:
@@ -177,6 +180,8 @@ class ApplicationService:
         if attachment is None:
             return False
         attachment.removed_at = utcnow()
+        if not app.is_draft:
+            note_change(self.repo.session, app.id, "attachment_removed")
         return True
 
     def missing(self, app: Application) -> dict[str, str]:
@@ -212,8 +217,6 @@ class ApplicationService:
         now = now or utcnow()
         local_day = now.astimezone(VN_TZ).date()
         assert app.agency_id is not None
-        number = self.repo.next_case_number(app.agency_id, local_day)
-        app.case_code = f"{app.agency_id}-{local_day:%y%m%d}-{number:04d}"
         app.status = definition.workflow.initial
         app.submitted_at = now
         app.due_date = self.calendar.due_date(
@@ -235,13 +238,19 @@ class ApplicationService:
                 actor_name=app.applicant_name,
                 from_state="draft",
                 to_state=app.status,
-                details={"case_code": app.case_code, "due_date": app.due_date.isoformat()},
+                details={"due_date": app.due_date.isoformat()},
             )
         )
         try:
             self.repo.session.flush()
         except StaleDataError as exc:
             raise Conflict("Hồ sơ này vừa được nộp trong một phiên khác.") from exc
+        # Last: the agency's daily number. Its row lock is held until the commit, so after it comes
+        # only the one UPDATE that stores the code (the history entry's label reads the code from
+        # the case: the code never changes once given).
+        number = self.repo.next_case_number(app.agency_id, local_day)
+        app.case_code = f"{app.agency_id}-{local_day:%y%m%d}-{number:04d}"
+        self.repo.session.flush()
         return app
 
     # -- tracking -----------------------------------------------------------------------
@@ -262,7 +271,8 @@ class ApplicationService:
             if not event.public:
                 continue
             comment = None if (event.details or {}).get("internal_comment") else event.comment
-            entries.append(TimelineEntry(event.at, _event_label(event, definition, lang), comment))
+            label = _event_label(event, definition, lang, app.case_code)
+            entries.append(TimelineEntry(event.at, label, comment))
         return entries
 
     def status_label(self, app: Application, lang: str = "vi") -> str:
@@ -295,16 +305,16 @@ def _jsonable(values: dict[str, object]) -> dict[str, object]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
 
 
-def _event_label(event: CaseEvent, definition: Definition, lang: str) -> str:
+def _event_label(event: CaseEvent, definition: Definition, lang: str, case_code: str | None) -> str:
     vi = lang != "en"
     if event.kind == "submitted":
         due = date.fromisoformat(event.details["due_date"]) if event.details.get("due_date") else None
         when = f"{due:%d/%m/%Y}" if due else ""
         return (
-            f"Hồ sơ được nộp trực tuyến, cấp mã {event.details.get('case_code')}; "
+            f"Hồ sơ được nộp trực tuyến, cấp mã {event.details.get('case_code') or case_code}; "
             f"hẹn trả kết quả ngày {when}."
             if vi
-            else f"Submitted online as {event.details.get('case_code')}; result due on {when}."
+            else f"Submitted online as {event.details.get('case_code') or case_code}; result due on {when}."
         )
     label = event.details.get("label_en" if not vi else "label") if event.details else None
     if label:

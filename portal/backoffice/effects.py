@@ -8,23 +8,19 @@ keeps one in ``app.state.backoffice_effects`` so tests can wrap or replace it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from portal.errors import PortalError
+from portal.catalogue import Catalogue
+from portal.config import Settings
 from portal.models import Application
+from portal.notifications.service import Mailer
+from portal.signing import service as signing
 from workflows.definitions import Definition
 
 log = logging.getLogger("portal.backoffice")
-
-
-class SigningUnavailable(PortalError):
-    status = 503
-    code = "signing_unavailable"
-    message = "Chức năng ký số kết quả chưa sẵn sàng; hồ sơ chưa được phê duyệt. Vui lòng thử lại sau."
 
 
 class Effects(Protocol):
@@ -44,25 +40,20 @@ class Effects(Protocol):
     ) -> None: ...
 
 
-def _optional(module: str) -> Any | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:  # the module exists but something it imports is missing: a real error
-            raise
-        return None
-
-
 class DefaultEffects:
-    """``portal.signing.issue_result`` and ``portal.notifications.enqueue_email``."""
+    """Signs with :func:`portal.signing.service.issue_result` and queues mail with the app's mailer."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue, mailer: Mailer) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.mailer = mailer
 
     def issue_result(
         self, session: Session, application: Application, definition: Definition, signer: Any
     ) -> Any:
-        signing = _optional("portal.signing")
-        if signing is None:
-            raise SigningUnavailable()
-        return signing.issue_result(session, application, definition, signer=signer)
+        return signing.issue_result(
+            session, application, definition, signer=signer, settings=self.settings, catalogue=self.catalogue
+        )
 
     def enqueue_email(
         self,
@@ -74,10 +65,6 @@ class DefaultEffects:
         case_id: str,
         dedupe_key: str,
     ) -> None:
-        notifications = _optional("portal.notifications")
-        if notifications is None or not hasattr(notifications, "enqueue_email"):
-            log.warning("portal.notifications is not installed: e-mail %s to %s not queued", template, to)
-            return
-        notifications.enqueue_email(
+        self.mailer(
             session, to=to, template=template, context=context, case_id=case_id, dedupe_key=dedupe_key
         )

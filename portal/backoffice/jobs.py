@@ -19,6 +19,7 @@ from portal.backoffice.models import StaffMember
 from portal.backoffice.queues import WorkflowIndex
 from portal.backoffice.repository import AlertRepository, CaseRepository, QueueRepository, StaffRepository
 from portal.models import Application, CaseEvent
+from portal.services import Services
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import Registry
@@ -114,25 +115,13 @@ def flag_deadlines(
     return flagged
 
 
-def run_deadline_alerts() -> None:
-    """Worker entry point: the environment's settings and database, one transaction."""
-    from portal.config import get_settings
-    from portal.db import Database
-    from workflows.calendar import load_calendar
-    from workflows.definitions import load_registry
-
-    settings = get_settings()
-    db = Database.for_settings(settings, pool_size=2)
-    registry = load_registry(settings.definitions_dir)
-    calendar = load_calendar(
-        settings.calendar_file,
-        extra_holidays=settings.extra_holidays,
-        swapped_working_days=settings.swapped_working_days,
-    )
-    try:
-        with db.sessions() as session:
-            flagged = flag_deadlines(session, registry, calendar, DefaultEffects(), str(settings.base_url))
-            session.commit()
-        log.info("deadline alerts: %d case(s) flagged", len(flagged))
-    finally:
-        db.dispose()
+def run_deadline_alerts(services: Services) -> None:
+    """``portal worker`` job: flag the cases near or past their deadline, in one transaction."""
+    settings = services.settings
+    effects = DefaultEffects(settings, services.catalogue, services.mailer)
+    with services.db.sessions() as session:
+        flagged = flag_deadlines(
+            session, services.registry, services.calendar, effects, str(settings.base_url)
+        )
+        session.commit()
+    log.info("deadline alerts: %d case(s) flagged", len(flagged))

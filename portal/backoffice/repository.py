@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.backoffice.models import CaseAccessLog, DeadlineAlert, StaffMember, StaffRole
+from portal.cases.events import record_event
 from portal.db import utcnow
 from portal.models import Application, CaseEvent
 
@@ -290,7 +291,7 @@ class CaseRepository:
         return True
 
     def add_event(self, event: CaseEvent) -> CaseEvent:
-        self.session.add(event)
+        record_event(self.session, event)
         self.session.flush()
         return event
 

@@ -6,13 +6,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from portal.applications.repository import ApplicationRepository
 from portal.backoffice import documents
 from portal.backoffice.auth import CurrentStaff, StaffLoginRequired, login_staff, logout_staff, require_role
+from portal.backoffice.effects import DefaultEffects
 from portal.backoffice.models import CASE_ROLES, STAFF_ROLES, StaffMember
 from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, QueueService, WorkflowIndex
 from portal.backoffice.repository import AuditRepository, QueueRepository, StaffRepository
@@ -22,6 +23,7 @@ from portal.deps import DbSession, Form, client_ip
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application, CaseEvent
 from portal.routing import Router
+from portal.services import Services
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect, render
 from workflows.calendar import today as vn_today
@@ -342,7 +344,7 @@ def signed_result(request: Request, application_id: str, staff: CaseWorker, case
 
     cases.log_view(staff, app, "văn bản kết quả", client_ip(request))
     return Response(
-        signing.read_result(cases.session, document),
+        signing.read_result(request.app.state.settings, document),
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="ket-qua-{app.case_code}.pdf"',
@@ -541,16 +543,10 @@ def access_log(
     )
 
 
-def install(app: Any) -> None:
-    """Routers, the login redirect, and the state the pages need."""
-    from fastapi.responses import RedirectResponse
-
-    from portal.backoffice.citizen_web import router as citizen_router
-    from portal.backoffice.effects import DefaultEffects
-
-    app.state.backoffice_index = WorkflowIndex(app.state.registry)
-    if not hasattr(app.state, "backoffice_effects"):
-        app.state.backoffice_effects = DefaultEffects()
+def install(app: FastAPI, services: Services) -> None:
+    """The login redirect and the state the pages need (``backoffice_effects``: tests may wrap it)."""
+    app.state.backoffice_index = WorkflowIndex(services.registry)
+    app.state.backoffice_effects = DefaultEffects(services.settings, services.catalogue, services.mailer)
 
     async def to_login(request: Request, exc: Exception) -> Response:
         target = request.url.path if request.method == "GET" else "/can-bo/ho-so"
@@ -559,5 +555,3 @@ def install(app: Any) -> None:
         return RedirectResponse(f"/can-bo/dang-nhap?next={quote(target)}", status_code=303)
 
     app.add_exception_handler(StaffLoginRequired, to_login)
-    app.include_router(router)
-    app.include_router(citizen_router)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.app_context import context_for
+from portal.config import Settings
 from portal.db import utcnow
 from portal.notifications.models import PENDING
 from portal.notifications.render import normalise_context, render_email
@@ -24,6 +24,7 @@ log = logging.getLogger("portal.notifications")
 def enqueue_email(
     session: Session,
     *,
+    settings: Settings,
     to: str,
     template: str,
     context: dict[str, Any],
@@ -34,6 +35,7 @@ def enqueue_email(
 ) -> None:
     """Queue ``templates/emails/<template>`` for ``to``; a repeated ``dedupe_key`` is a no-op.
 
+    ``settings``: the app's (links in the mail point at its base URL; the hotline is its own).
     ``now`` stamps the row (created, first due); the caller's clock, else the real time.
 
     An empty address (the applicant gave none) queues nothing. An unknown template raises
@@ -41,9 +43,9 @@ def enqueue_email(
     """
     address = (to or "").strip()
     lang = "en" if lang == "en" else "vi"
-    app_ctx = context_for(session)
-    values = normalise_context(context or {}, lang=lang, base_url=app_ctx.base_url)
-    rendered = render_email(template, values, lang=lang, hotline=app_ctx.settings.hotline)
+    base_url = str(settings.base_url).rstrip("/")
+    values = normalise_context(context or {}, lang=lang, base_url=base_url)
+    rendered = render_email(template, values, lang=lang, hotline=settings.hotline)
     if not address or "@" not in address:
         log.info("e-mail %s for case %s not queued: no recipient address", template, case_id)
         return
@@ -65,3 +67,38 @@ def enqueue_email(
             "next_attempt_at": now,
         }
     )
+
+
+class Mailer:
+    """``enqueue_email`` bound to the app's settings: what other domains are handed (``Services.mailer``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template: str,
+        context: dict[str, Any],
+        case_id: str | None = None,
+        dedupe_key: str | None = None,
+        lang: str = "vi",
+        now: datetime | None = None,
+    ) -> bool:
+        """Queue the e-mail; False when there is no address to send it to."""
+        if not (to or "").strip():
+            return False
+        enqueue_email(
+            session,
+            settings=self.settings,
+            to=to,
+            template=template,
+            context=context,
+            lang=lang,
+            case_id=case_id,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
+        return True

@@ -32,6 +32,7 @@ from payments import (
 )
 from payments.base import ApiOutcome
 from portal import i18n
+from portal.cases.events import note_change, record_event
 from portal.db import utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
@@ -338,7 +339,8 @@ class PaymentService:
                 self._to_review(attempt, "Lệ phí đã được thanh toán bởi giao dịch khác (thanh toán trùng)")
                 return
             money = i18n.money(attempt.amount)
-            self.session.add(
+            record_event(
+                self.session,
                 CaseEvent(
                     application_id=attempt.application_id,
                     kind="fee_paid",
@@ -352,7 +354,7 @@ class PaymentService:
                         "txn_ref": attempt.txn_ref,
                         "amount": attempt.amount,
                     },
-                )
+                ),
             )
             return
         if invoices is None:
@@ -591,6 +593,7 @@ class PaymentService:
             actor=actor[:100],
             detail=detail or {},
         )
+        note_change(self.session, attempt.application_id, f"payment_{kind}")  # paid online or not
 
 
 def _state_for(status: PaymentStatus, response_code: str) -> str | None:

@@ -12,12 +12,13 @@ import sys
 from portal.config import Settings, get_settings
 from portal.db import Database
 from portal.quality.repository import QualityRepository
-from portal.quality.tracking import FactsRefresher, register_engine
+from portal.quality.tracking import FactsRefresher, QualityContext
+from portal.services import Services
 
 
 def rebuild(settings: Settings, *, facts: bool = True) -> tuple[int, int]:
     db = Database(settings.database_url, pool_size=2)  # no statement timeout: a batch job
-    register_engine(db.engine, settings)
+    context = QualityContext.of(Services.build(settings, db=db))
     cases = 0
     try:
         after = ""
@@ -26,7 +27,7 @@ def rebuild(settings: Settings, *, facts: bool = True) -> tuple[int, int]:
                 ids = QualityRepository(session).submitted_case_ids(after=after, limit=500)
                 if not ids:
                     break
-                refresher = FactsRefresher(session)
+                refresher = FactsRefresher(session, context)
                 for application_id in ids:
                     refresher.refresh(application_id, invite=False)
                 session.commit()

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.backoffice.models import StaffMember
+from portal.cases.events import note_change
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.quality.models import (
     FB_ANSWERED,
@@ -373,6 +374,7 @@ class FeedbackService:
         *,
         late: bool = False,
     ) -> None:
+        note_change(self.repo.session, feedback.application_id, f"feedback_{kind}")  # complaint or not
         self.repo.add_feedback_event(
             FeedbackEvent(
                 feedback_id=feedback.id,

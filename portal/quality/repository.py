@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.cases.events import record_event
 from portal.db import Base, utcnow
 from portal.models import Application, Attachment, CaseEvent
 from portal.quality.models import (
@@ -82,7 +83,7 @@ class QualityRepository:
         return list(self.session.scalars(stmt))
 
     def add_case_event(self, event: CaseEvent) -> None:
-        self.session.add(event)
+        record_event(self.session, event)
 
     def has_attachments(self, application_id: str) -> bool:
         stmt = select(

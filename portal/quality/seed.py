@@ -141,6 +141,7 @@ def seed_quality_demo(
     from portal.backoffice.service import CaseService
     from portal.catalogue import Catalogue
     from portal.demo import _demo_value, tiny_pdf
+    from portal.notifications.service import Mailer
     from portal.quality.feedback import FeedbackService
     from portal.quality.repository import QualityRepository
     from portal.quality.service import RatingService
@@ -149,7 +150,8 @@ def seed_quality_demo(
     applications = ApplicationService(
         ApplicationRepository(session), Catalogue(registry), calendar, files, settings.secret_key
     )
-    cases = CaseService(session, registry, calendar, DefaultEffects(), str(settings.base_url))
+    effects = DefaultEffects(settings, Catalogue(registry), Mailer(settings))
+    cases = CaseService(session, registry, calendar, effects, str(settings.base_url))
     staff = StaffRepository(session)
     repo = QualityRepository(session)
     ratings = RatingService(repo, registry, settings.secret_key, settings.rating_edit_days)

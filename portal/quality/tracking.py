@@ -1,140 +1,70 @@
-"""Keeps ``quality_case_facts`` and ``quality_monthly`` current, in the transaction that changes a case.
+"""Keeps ``quality_case_facts`` and ``quality_monthly`` current, after the changes that move them commit.
 
-Whoever writes a case's history (the back office, the applicant's withdraw and
-supplement pages, a test fixture), attaches files, signs a result, records a
-payment, a rating or a feedback does so through the ORM. After each flush the
-ids of the cases touched are collected; just before the transaction commits
-their facts are recomputed from the source rows, the monthly counters are moved
-by the difference, and the rating invitation is sent once a case has been
-closed by an action with the ``invite_rating`` effect.
+Whoever changes a case (the back office, the applicant's withdraw and supplement pages, signing,
+payments, ratings, feedback) records it through :mod:`portal.cases.events`, which writes a
+``case_changes`` outbox row in the same transaction. ``portal worker`` consumes the outbox in
+batches (:func:`portal.cases.changes.drain`) and calls :func:`consumer`: each changed case's
+facts are recomputed from the source rows, the monthly counters are moved by the difference, and
+the rating invitation is queued once a case has been closed by an action with the
+``invite_rating`` effect. None of this runs inside the transaction that changed the case, so the
+case-number counter and a case's row are never held while the dashboard is updated.
 
-That work runs inside a SAVEPOINT: should it fail, it is rolled back and
-logged, and the change that caused it still commits (the dashboard can be
-repaired with ``python -m portal.quality rebuild``). Writes that bypass the
-ORM (bulk SQL) are not seen; run ``rebuild`` after them.
+Each case is refreshed inside its own SAVEPOINT: should one fail, it is rolled back and logged, and
+the others are still counted (the dashboard can be repaired with ``python -m portal.quality rebuild``).
+Writes that bypass :mod:`portal.cases.events` (bulk SQL) are not seen; run ``rebuild`` after them.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
-from portal.config import Settings, get_settings
+from portal.cases.changes import Consumer
+from portal.config import Settings
 from portal.db import utcnow
-from portal.quality import mail
+from portal.payments_app.service import payment_status_for_case
 from portal.quality.facts import Lookups, case_facts, deltas, invites_rating
 from portal.quality.models import RATEABLE_OUTCOMES
 from portal.quality.repository import QualityRepository
 from portal.quality.tokens import rating_url
-from workflows.calendar import WorkingCalendar, load_calendar
-from workflows.definitions import Registry, load_registry
+from portal.services import Services
+from workflows.calendar import WorkingCalendar
+from workflows.definitions import Registry
 
 log = logging.getLogger("portal.quality")
-
-WATCHED_TABLES = frozenset(
-    {
-        "case_events",
-        "attachments",
-        "result_documents",
-        "payment_attempts",
-        "quality_ratings",
-        "quality_feedback",
-    }
-)
-_PENDING, _BUSY = "quality_cases", "quality_busy"
 
 
 @dataclass
 class QualityContext:
-    """What recomputing facts needs from the app; ``app.state.quality`` (tests may swap the mailer)."""
+    """What recomputing facts needs; the app keeps one in ``app.state.quality``."""
 
     registry: Registry
     calendar: WorkingCalendar
     settings: Settings
-    mailer: Callable[..., bool] = field(default=mail.send)
+    mailer: Callable[..., bool]
+
+    @classmethod
+    def of(cls, services: Services) -> QualityContext:
+        return cls(services.registry, services.calendar, services.settings, services.mailer)
 
 
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, QualityContext] = weakref.WeakKeyDictionary()
+def consumer(context: QualityContext) -> Consumer:
+    """The quality domain's case-change consumer (see :mod:`portal.cases.changes`)."""
 
+    def refresh_cases(session: Session, case_ids: Sequence[str]) -> None:
+        refresher = FactsRefresher(session, context)
+        for application_id in case_ids:
+            try:
+                with session.begin_nested():
+                    refresher.refresh(application_id)
+            except Exception:
+                log.exception("quality facts not updated for case %s", application_id)
 
-def register(app: Any) -> None:
-    state = app.state
-    state.quality = QualityContext(state.registry, state.calendar, state.settings)
-    _BY_ENGINE[state.db.engine] = state.quality
-
-
-@lru_cache(maxsize=1)
-def _default_context() -> QualityContext:
-    """Outside an app (demo seeding, scripts): the environment's settings."""
-    return _context_from(get_settings())
-
-
-def register_engine(engine: Engine, settings: Settings) -> None:
-    """For a script's own engine (``python -m portal.quality``): use these settings, not the environment's."""
-    _BY_ENGINE[engine] = _context_from(settings)
-
-
-def _context_from(settings: Settings) -> QualityContext:
-    calendar = load_calendar(
-        settings.calendar_file,
-        extra_holidays=settings.extra_holidays,
-        swapped_working_days=settings.swapped_working_days,
-    )
-    return QualityContext(load_registry(settings.definitions_dir), calendar, settings)
-
-
-def context_for(session: Session) -> QualityContext:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return _BY_ENGINE.get(engine) or _default_context()
-
-
-# -- the listeners -----------------------------------------------------------------------------
-
-
-def _collect(session: Session, _flush_context: Any) -> None:
-    touched: set[str] | None = None
-    for obj in (*session.new, *session.dirty):
-        if getattr(obj, "__tablename__", None) in WATCHED_TABLES:
-            application_id = getattr(obj, "application_id", None)
-            if application_id:
-                if touched is None:
-                    touched = session.info.setdefault(_PENDING, set())
-                touched.add(application_id)
-
-
-def _before_commit(session: Session) -> None:
-    if session.info.get(_BUSY) or session.in_nested_transaction():
-        return  # only the outermost commit, once
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # so _collect sees what is still pending
-    pending: set[str] | None = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    session.info[_BUSY] = True
-    try:
-        with session.begin_nested():
-            refresher = FactsRefresher(session)
-            for application_id in sorted(pending):
-                refresher.refresh(application_id)
-    except Exception:
-        log.exception("quality facts not updated for cases %s", sorted(pending))
-    finally:
-        session.info.pop(_PENDING, None)
-        session.info[_BUSY] = False
-
-
-def install_listeners() -> None:
-    if not event.contains(Session, "after_flush", _collect):
-        event.listen(Session, "after_flush", _collect)
-        event.listen(Session, "before_commit", _before_commit)
+    return Consumer("quality.facts", refresh_cases)
 
 
 # -- recomputing one case ------------------------------------------------------------------------
@@ -144,20 +74,14 @@ def _paid_online(session: Session, app: Any) -> bool:
     """The payments domain's answer (every payment it records is made online: VNPay or VietQR)."""
     if not app.fee_amount:
         return False
-    try:
-        from portal.payments_app.service import payment_status_for_case
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not "portal.payments_app.service".startswith(exc.name):
-            raise
-        return False
     return bool(payment_status_for_case(session, app.id, fee_amount=app.fee_amount).paid)
 
 
 class FactsRefresher:
-    def __init__(self, session: Session, context: QualityContext | None = None) -> None:
+    def __init__(self, session: Session, context: QualityContext) -> None:
         self.session = session
         self.repo = QualityRepository(session)
-        self.context = context or context_for(session)
+        self.context = context
 
     def refresh(self, application_id: str, *, invite: bool = True) -> dict[str, Any] | None:
         """Recompute the case's facts, move the monthly counters, send the rating invitation once."""

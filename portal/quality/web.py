@@ -8,6 +8,9 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from sqlalchemy.orm import object_session
 from starlette.datastructures import FormData
 
 from portal.deps import DbSession, Form, SettingsDep, client_ip, lookup_client
@@ -17,6 +20,7 @@ from portal.quality.feedback import KIND_LABELS, STATUS_LABELS, FeedbackService,
 from portal.quality.models import FB_NEEDS_INFO
 from portal.quality.repository import Filters, QualityRepository
 from portal.quality.service import CRITERIA, LEVEL_LABELS, DashboardService, RatingService
+from portal.quality.tracking import QualityContext
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
@@ -160,16 +164,14 @@ def rate(request: Request, application_id: str, ratings: Ratings, form: Form) ->
     return redirect(request, ratings.link(app.id))
 
 
-def rating_link(app: Any) -> dict[str, Any] | None:
+@pass_context
+def rating_link(template: Context, app: Any) -> dict[str, Any] | None:
     """Template helper (tracking page, receipt): the applicant's rating link and whether it is due now."""
-    from sqlalchemy.orm import object_session
-
-    from portal.quality.tracking import context_for
-
     session = object_session(app) if app is not None else None
-    if session is None or getattr(app, "is_draft", True):
+    request = template.get("request")
+    if session is None or request is None or getattr(app, "is_draft", True):
         return None
-    context = context_for(session)
+    context: QualityContext = request.app.state.quality
     repo = QualityRepository(session)
     service = RatingService(
         repo, context.registry, context.settings.secret_key, context.settings.rating_edit_days

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from portal.applications.storage import FileStore
+from portal.cases.events import record_event
 from portal.config import Settings
 from portal.models import CaseEvent
 from portal.ratelimit import RateLimiter
@@ -50,7 +51,8 @@ def expire_drafts(session: Session, settings: Settings, *, now: datetime) -> int
         app.access_token_hash = None
         app.idempotency_key = None
         app.citizen_id = None
-        session.add(
+        record_event(
+            session,
             CaseEvent(
                 application_id=app.id,
                 at=now,
@@ -58,7 +60,7 @@ def expire_drafts(session: Session, settings: Settings, *, now: datetime) -> int
                 actor_kind="system",
                 public=False,
                 details={"files": len(stored)},
-            )
+            ),
         )
     session.flush()
     files = FileStore(settings.upload_dir)

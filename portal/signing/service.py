@@ -23,9 +23,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from portal.app_context import AppContext, context_for
 from portal.applications.documents import qr_svg, render_pdf
 from portal.applications.storage import FileStore
+from portal.cases.events import record_event
+from portal.catalogue import Catalogue
+from portal.config import Settings
 from portal.db import utcnow
 from portal.models import Application, CaseEvent
 from portal.signing.models import ResultDocument, new_document_id
@@ -42,8 +44,8 @@ SIGNATURE_FIELD = "ChuKySo"
 _OMITTED_FIELD_TYPES = {FieldType.CCCD, FieldType.PHONE, FieldType.EMAIL, FieldType.STUDENT}
 
 
-def result_store(ctx: AppContext) -> FileStore:
-    return FileStore(ctx.settings.upload_dir / "results")
+def result_store(settings: Settings) -> FileStore:
+    return FileStore(settings.upload_dir / "results")
 
 
 def offers_download(definition: Definition) -> bool:
@@ -65,16 +67,18 @@ def issue_result(
     definition: Definition,
     *,
     signer: Any,
+    settings: Settings,
+    catalogue: Catalogue,
     now: datetime | None = None,
 ) -> ResultDocument:
     """Render, sign and store the result of ``application``; the previous one (if any) is revoked."""
-    ctx = context_for(session)
     repo = ResultDocumentRepository(session)
     issued_at = now or utcnow()
     signer_name = signer_display_name(signer)
     document_id = new_document_id()
-    verify_url = f"{ctx.base_url}/verify/{document_id}"
-    agency = ctx.catalogue.agency(application.agency_id or "")
+    base_url = str(settings.base_url).rstrip("/")
+    verify_url = f"{base_url}/verify/{document_id}"
+    agency = catalogue.agency(application.agency_id or "")
 
     pdf = render_pdf(
         "documents/result.html",
@@ -90,7 +94,7 @@ def issue_result(
             "content": result_content(application, definition),
         },
     )
-    material = signing_material(ctx.settings)
+    material = signing_material(settings)
     signed = sign_pdf(
         pdf,
         material,
@@ -98,7 +102,7 @@ def issue_result(
         location=agency.name.vi if agency else "Việt Nam",
         reason=f"Trả kết quả hồ sơ {application.case_code or application.id}",
     )
-    stored = result_store(ctx).save(signed, "pdf")
+    stored = result_store(settings).save(signed, "pdf")
     try:
         for previous in repo.active_for(application.id):
             previous.revoked_at = issued_at
@@ -113,7 +117,8 @@ def issue_result(
                 issued_at=issued_at,
             )
         )
-        session.add(
+        record_event(
+            session,
             CaseEvent(
                 application_id=application.id,
                 kind="result_signed",
@@ -123,11 +128,11 @@ def issue_result(
                 actor_name=signer_name,
                 public=False,
                 details={"document_id": document_id, "sha256": stored.sha256},
-            )
+            ),
         )
         session.flush()
     except Exception:
-        result_store(ctx).path(stored.key).unlink(missing_ok=True)
+        result_store(settings).path(stored.key).unlink(missing_ok=True)
         raise
     return document
 
@@ -263,7 +268,7 @@ class Verification:
         return "revoked" if self.document.is_revoked else "valid"
 
 
-def verify_document(session: Session, document_id: str) -> Verification | None:
+def verify_document(session: Session, document_id: str, settings: Settings) -> Verification | None:
     """None when no such document exists (the page shows 404)."""
     document = ResultDocumentRepository(session).get(document_id)
     if document is None:
@@ -271,17 +276,14 @@ def verify_document(session: Session, document_id: str) -> Verification | None:
     application = session.get(Application, document.application_id)
     if application is None:
         return None
-    ctx = context_for(session)
     try:
-        content = result_store(ctx).read(document.storage_key)
+        content = result_store(settings).read(document.storage_key)
     except (OSError, ValueError) as exc:
         log.error("result document %s: stored file unreadable: %s", document.id, exc)
         return Verification(document, application, False, SignatureCheck(False, problem="file missing"))
     intact = hashlib.sha256(content).hexdigest() == document.sha256
-    material = signing_material(ctx.settings)
-    check = check_signature(
-        content, material.ca_cert, allow_fetching=ctx.settings.environment == "production"
-    )
+    material = signing_material(settings)
+    check = check_signature(content, material.ca_cert, allow_fetching=settings.environment == "production")
     return Verification(document, application, intact, check)
 
 
@@ -289,5 +291,5 @@ def current_result(session: Session, application_id: str) -> ResultDocument | No
     return ResultDocumentRepository(session).current_for(application_id)
 
 
-def read_result(session: Session, document: ResultDocument) -> bytes:
-    return result_store(context_for(session)).read(document.storage_key)
+def read_result(settings: Settings, document: ResultDocument) -> bytes:
+    return result_store(settings).read(document.storage_key)

@@ -19,7 +19,7 @@ router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=
 
 @router.get("/verify/{document_id}")
 def verify(request: Request, document_id: str, session: DbSession, applications: Applications) -> Response:
-    verification = service.verify_document(session, document_id[:64])
+    verification = service.verify_document(session, document_id[:64], request.app.state.settings)
     if verification is None:
         raise NotFound("Không tìm thấy văn bản với mã này. Vui lòng kiểm tra lại mã QR hoặc đường liên kết.")
     app = verification.application
@@ -50,7 +50,7 @@ def download_result(
     document = service.current_result(session, app.id) if not app.is_draft else None
     if document is None or not service.offers_download(applications.definition_of(app)):
         raise NotFound("Hồ sơ này chưa có kết quả điện tử để tải về.")
-    content = service.read_result(session, document)
+    content = service.read_result(request.app.state.settings, document)
     filename = f"ket-qua-{app.case_code}.pdf"
     return Response(
         content,

@@ -375,6 +375,7 @@ def _receipt_context(
         "tracking_url": f"{base}/tra-cuu?ma={app.case_code}",
         "base_url": base,
         "received_at": app.submitted_at,
+        "request": request,  # template helpers (the rating link) find the app's services through it
     }
 
 

@@ -10,7 +10,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from portal.backoffice.effects import DefaultEffects
 from tests.backoffice.staff_builders import PASSWORD, RecordingEffects, create_staff, login
 from workflows.calendar import VN_TZ
 
@@ -31,7 +30,7 @@ def now(app: FastAPI) -> Iterator[datetime]:
 @pytest.fixture
 def effects(app: FastAPI) -> Iterator[RecordingEffects]:
     """Records every effect and passes it on to the real signing/e-mail services when they are installed."""
-    recording = RecordingEffects(DefaultEffects())
+    recording = RecordingEffects(app.state.backoffice_effects)
     previous = app.state.backoffice_effects
     app.state.backoffice_effects = recording
     yield recording

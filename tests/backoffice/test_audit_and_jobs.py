@@ -14,7 +14,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from portal.backoffice.deadlines import status_for_due
-from portal.backoffice.effects import DefaultEffects
 from portal.backoffice.jobs import flag_deadlines
 from portal.backoffice.models import CaseAccessLog, DeadlineAlert
 from portal.models import Application
@@ -79,7 +78,7 @@ def test_deadline_job_flags_late_cases_once_a_day(
     _case_with(db_session, now, DeadlineStatus.OVERDUE, 4, status="cho_bo_sung")  # paused
     _case_with(db_session, now, DeadlineStatus.OVERDUE, 5, status="tu_choi", closed=True)
     db_session.commit()
-    effects = RecordingEffects(DefaultEffects())  # the real outbox renders the deadline_alert mails
+    effects = RecordingEffects(app.state.backoffice_effects)  # the real outbox renders the mails
     flagged = flag_deadlines(
         db_session, app.state.registry, CAL, effects, "http://testserver", at=now + timedelta(seconds=1)
     )
@@ -123,9 +122,9 @@ def _case_with(session: Session, now: datetime, wanted: DeadlineStatus, number: 
 
 
 def test_deadline_job_entry_point_is_registered() -> None:
-    from portal import extensions, worker  # noqa: F401
+    from portal.composition import MODULES
 
-    assert any(name == "backoffice.deadline_alerts" for name, _, _ in worker.JOBS)
+    assert "backoffice.deadline_alerts" in {job.name for module in MODULES for job in module.jobs}
 
 
 def test_a_real_overdue_case_is_found_by_the_clock(

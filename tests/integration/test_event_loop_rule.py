@@ -96,3 +96,14 @@ def test_every_route_with_a_body_receives_it_before_its_dependencies(app: FastAP
         and not isinstance(route.original_route, UnitOfWorkRoute)
     ]
     assert others == []
+
+
+def test_every_route_that_gets_the_session_commits_it_on_its_own_thread(app: FastAPI) -> None:
+    """One place commits: the route (``portal/routing.py``). ``get_db`` only rolls back and closes, so a
+    handler on a plain APIRoute would lose its work — none may take the session."""
+    others = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in _routes(app)
+        if _uses_database(route.dependant) and not isinstance(route.original_route, UnitOfWorkRoute)
+    ]
+    assert others == []

@@ -52,6 +52,7 @@ def queue(
         for i in range(count):
             enqueue_email(
                 session,
+                settings=app.state.settings,
                 to=f"{prefix}{i}@example.vn",
                 template=template,
                 context=CONTEXT,

@@ -20,7 +20,13 @@ from tests.notifications.mail_builders import CONTEXT, queue, rows, worker_for
 
 def test_enqueue_in_a_rolled_back_transaction_sends_nothing(app: FastAPI, sink: MailSink) -> None:
     with app.state.db.sessions() as session:
-        enqueue_email(session, to="mai@example.vn", template="case_received", context=CONTEXT)
+        enqueue_email(
+            session,
+            settings=app.state.settings,
+            to="mai@example.vn",
+            template="case_received",
+            context=CONTEXT,
+        )
         session.rollback()
     assert rows(app) == []
     assert worker_for(app, sink).run_until_idle() == 0
@@ -31,6 +37,7 @@ def test_committed_mail_reaches_the_sink(app: FastAPI, sink: MailSink) -> None:
     with app.state.db.sessions() as session:
         enqueue_email(
             session,
+            settings=app.state.settings,
             to="mai@example.vn",
             template="supplement_requested",
             case_id="app-1",
@@ -64,6 +71,7 @@ def test_same_dedupe_key_is_a_no_op(app: FastAPI) -> None:
         for _ in range(3):
             enqueue_email(
                 session,
+                settings=app.state.settings,
                 to="mai@example.vn",
                 template="case_received",
                 context=CONTEXT,
@@ -73,6 +81,7 @@ def test_same_dedupe_key_is_a_no_op(app: FastAPI) -> None:
     with app.state.db.sessions() as session:  # a later transaction (e.g. a replayed request)
         enqueue_email(
             session,
+            settings=app.state.settings,
             to="mai@example.vn",
             template="case_received",
             context=CONTEXT,
@@ -80,12 +89,19 @@ def test_same_dedupe_key_is_a_no_op(app: FastAPI) -> None:
         )
         enqueue_email(
             session,
+            settings=app.state.settings,
             to="mai@example.vn",
             template="result_ready",
             context=CONTEXT,
             dedupe_key="result_ready:app-1",
         )
-        enqueue_email(session, to="mai@example.vn", template="result_ready", context=CONTEXT)
+        enqueue_email(
+            session,
+            settings=app.state.settings,
+            to="mai@example.vn",
+            template="result_ready",
+            context=CONTEXT,
+        )
         session.commit()
     assert [(r.template, r.dedupe_key) for r in rows(app)] == [
         ("case_received", "case_received:app-1"),
@@ -96,9 +112,15 @@ def test_same_dedupe_key_is_a_no_op(app: FastAPI) -> None:
 
 def test_no_address_queues_nothing_and_unknown_template_fails(app: FastAPI) -> None:
     with app.state.db.sessions() as session:
-        enqueue_email(session, to="", template="case_received", context=CONTEXT)
+        enqueue_email(session, settings=app.state.settings, to="", template="case_received", context=CONTEXT)
         with pytest.raises(ValueError, match="unknown e-mail template"):
-            enqueue_email(session, to="mai@example.vn", template="no_such_mail", context=CONTEXT)
+            enqueue_email(
+                session,
+                settings=app.state.settings,
+                to="mai@example.vn",
+                template="no_such_mail",
+                context=CONTEXT,
+            )
         session.commit()
     assert rows(app) == []
 

@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from portal.cases.events import note_change
 from portal.quality.models import Feedback, Rating
 from tests.backoffice.staff_builders import PASSWORD, create_staff, login
+from tests.builders import settle
 from tests.quality.quality_builders import (
     AGENCY,
     TRANSFER,
@@ -65,10 +67,11 @@ class RecordingMailer:
 @pytest.fixture
 def mailer(app: FastAPI) -> Iterator[RecordingMailer]:
     recording = RecordingMailer()
-    previous = app.state.quality.mailer
-    app.state.quality.mailer = recording
+    services = app.state.services
+    previous = services.mailer
+    services.mailer = recording
     yield recording
-    app.state.quality.mailer = previous
+    services.mailer = previous
 
 
 def build_scenario(app: FastAPI) -> Scenario:
@@ -173,6 +176,8 @@ def build_scenario(app: FastAPI) -> Scenario:
                     edits=0,
                 )
             )
+            note_change(s, cases[key].id, "rated")
+        note_change(s, d.id, "feedback")
         s.add(
             Feedback(
                 code="PA-261112-TEST01",
@@ -195,6 +200,7 @@ def build_scenario(app: FastAPI) -> Scenario:
         s.commit()
         ids = {k: v.id for k, v in cases.items()}
         codes = {k: v.case_code or "" for k, v in cases.items()}
+    settle(app)
     return Scenario(ids, codes, signed, paid)
 
 

@@ -1,7 +1,7 @@
 """Builders for quality tests: cases written directly with explicit times, their history and side facts.
 
-Every row goes through the ORM, so the quality listeners keep the facts and the
-monthly counters current exactly as they do for the back office.
+Every change is recorded through ``portal.cases.events`` as the back office records it; the tests then
+``settle(app)`` (what ``portal worker`` does) before they read the facts and the monthly counters.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from portal.cases.events import note_change, record_event
 from portal.models import Application, Attachment, CaseEvent, new_id
 from workflows.calendar import VN_TZ
 from workflows.text import fold
@@ -111,7 +112,8 @@ def insert_case(
                 created_at=received - timedelta(minutes=5),
             )
         )
-    session.add(
+    record_event(
+        session,
         CaseEvent(
             application_id=app.id,
             kind="submitted",
@@ -120,7 +122,7 @@ def insert_case(
             from_state="draft",
             to_state="cho_tiep_nhan",
             details={"case_code": app.case_code, "due_date": due.isoformat()},
-        )
+        ),
     )
     session.flush()
     return app
@@ -146,7 +148,7 @@ def act(session: Session, app: Application, action: str, at: datetime, **details
         to_state=target,
         details=info,
     )
-    session.add(event)
+    record_event(session, event)
     app.status = target
     if target in FINAL:
         app.closed_at = at
@@ -170,6 +172,7 @@ def sign_result(session: Session, app: Application, at: datetime) -> bool:
             issued_at=at,
         )
     )
+    note_change(session, app.id, "result_signed")
     session.flush()
     return True
 
@@ -193,6 +196,7 @@ def pay_online(session: Session, app: Application, at: datetime) -> bool:
             updated_at=at,
         )
     )
+    note_change(session, app.id, "payment_paid")
     session.flush()
     return True
 

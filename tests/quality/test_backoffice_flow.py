@@ -10,16 +10,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from portal.backoffice.effects import DefaultEffects
 from portal.quality.models import CaseFacts, MonthlyQuality
 from tests.backoffice.staff_builders import RecordingEffects, act
-from tests.builders import csrf, submit_transfer
+from tests.builders import csrf, settle, submit_transfer
 from tests.quality.conftest import RecordingMailer
 
 
 @pytest.fixture
 def effects(app: FastAPI) -> Iterator[RecordingEffects]:
-    recording = RecordingEffects(DefaultEffects())
+    recording = RecordingEffects(app.state.backoffice_effects)
     previous = app.state.backoffice_effects
     app.state.backoffice_effects = recording
     yield recording
@@ -35,6 +34,7 @@ def test_a_returned_result_is_counted_and_invites_a_rating(
     mailer: RecordingMailer,
 ) -> None:
     app_id, code = submit_transfer(client)
+    settle(app)
     with app.state.db.sessions() as session:
         facts = session.get(CaseFacts, app_id)
         assert facts is not None and facts.closed_at is None and facts.has_attachments
@@ -52,8 +52,11 @@ def test_a_returned_result_is_counted_and_invites_a_rating(
     ]
     for who, action, fields in steps:
         assert act(who, app_id, action, **fields).status_code == 303, action
+    settle(app)
     assert mailer.sent == []  # not before the result is returned
     assert act(reception, app_id, "return_result").status_code == 303
+    assert mailer.sent == []  # the worker invites, after the return committed
+    settle(app)
     assert [m["template"] for m in mailer.sent] == ["rating_invite"]
     assert mailer.sent[0]["case_id"] == app_id and mailer.sent[0]["to"] == "mai@example.vn"
     with app.state.db.sessions() as session:

@@ -16,7 +16,7 @@ from portal.quality.feedback import FeedbackService
 from portal.quality.models import CaseFacts, Feedback, FeedbackEvent
 from portal.quality.repository import QualityRepository
 from tests.backoffice.staff_builders import create_staff
-from tests.builders import csrf
+from tests.builders import csrf, settle
 from tests.quality.conftest import Scenario
 from tests.quality.quality_builders import vn
 
@@ -79,6 +79,7 @@ def test_a_complaint_about_a_case_needs_the_applicants_phone(
         client, **{**FORM, "kind": "phan_anh", "case_code": scenario.codes["E"], "phone": "0903111222"}
     )
     assert wrong.status_code == 422 and "Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này" in wrong.text
+    settle(app)
     with app.state.db.sessions() as session:
         assert not session.get(CaseFacts, scenario.ids["E"]).complaint
     ok = send(
@@ -99,6 +100,7 @@ def test_a_complaint_about_a_case_needs_the_applicants_phone(
         "H29.41.04",
         "2.001914",
     )
+    settle(app)
     with app.state.db.sessions() as session:
         assert session.get(CaseFacts, scenario.ids["E"]).complaint  # counts against satisfaction
 

@@ -13,18 +13,21 @@ from portal.quality.models import CaseFacts, MonthlyQuality
 from portal.quality.repository import Filters, QualityRepository
 from portal.quality.service import DashboardService
 from portal.quality.tracking import FactsRefresher
+from tests.builders import settle
 from tests.quality.conftest import TODAY, Scenario
 
 NOV, DEC = date(2026, 11, 1), date(2026, 12, 1)
 
 
 def board(app: FastAPI, **filters: str) -> object:
+    settle(app)
     with app.state.db.sessions() as session:
         service = DashboardService(QualityRepository(session), app.state.registry)
         return service.build(Filters(NOV, DEC, **filters), TODAY, detail=True)
 
 
 def facts(app: FastAPI, scenario: Scenario) -> dict[str, CaseFacts]:
+    settle(app)
     with app.state.db.sessions() as session:
         rows = {f.application_id: f for f in session.scalars(select(CaseFacts))}
         session.expunge_all()
@@ -111,6 +114,7 @@ def test_totals_groups_and_filters(app: FastAPI, scenario: Scenario) -> None:
 
 
 def test_open_cases_are_judged_on_the_day_asked(app: FastAPI, scenario: Scenario) -> None:
+    settle(app)
     with app.state.db.sessions() as session:
         service = DashboardService(QualityRepository(session), app.state.registry)
         early = service.build(Filters(NOV, NOV), date(2026, 11, 9)).total.counts
@@ -130,7 +134,7 @@ def test_incremental_counters_equal_a_rebuild(app: FastAPI, scenario: Scenario) 
         session.flush()
         assert months(session) == incremental
         # recomputing a case that did not change moves nothing
-        FactsRefresher(session).refresh(scenario.ids["B"], invite=False)
+        FactsRefresher(session, app.state.quality).refresh(scenario.ids["B"], invite=False)
         assert months(session) == incremental
         session.rollback()
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.models import CaseEvent
 from portal.quality.models import CaseFacts, Rating
 from portal.quality.tokens import rating_path
-from tests.builders import csrf, submit_transfer
+from tests.builders import csrf, settle, submit_transfer
 from tests.quality.conftest import RecordingMailer, Scenario, build_scenario
 
 ANSWERS = {
@@ -56,6 +56,7 @@ def test_invitation_once_when_a_result_or_refusal_closes_the_case(
     sent_a = next(m for m in mailer.sent if m["case_id"] == scenario.ids["A"])
     assert sent_a["to"] == "mai@example.vn" and sent_a["dedupe_key"] == f"rating_invite:{scenario.ids['A']}"
     assert sent_a["context"]["link"].endswith(link(app, scenario.ids["A"]))
+    settle(app)
     with app.state.db.sessions() as session:
         assert session.get(CaseFacts, scenario.ids["A"]).invited_at is not None
         assert session.get(CaseFacts, scenario.ids["F"]).invited_at is None
@@ -75,6 +76,7 @@ def test_the_applicant_rates_with_the_signed_link(
     assert done.status_code == 303
     saved = rating_of(app, scenario.ids["C"])
     assert saved is not None and (saved.overall, saved.via, saved.edits) == ("hai_long", "link", 0)
+    settle(app)
     with app.state.db.sessions() as session:
         assert session.get(CaseFacts, scenario.ids["C"]).rating == "hai_long"
         kinds = [
@@ -154,6 +156,7 @@ def test_one_rating_per_case_editable_for_the_configured_days(
         "khong_hai_long",
         1,
     )
+    settle(app)
     with app.state.db.sessions() as session:
         assert (
             len(session.scalars(select(Rating).where(Rating.application_id == scenario.ids["C"])).all()) == 1

@@ -310,8 +310,7 @@ def test_expired_drafts_lose_personal_data_and_files_but_cases_stay(
 
 def test_retention_jobs_are_registered_with_the_worker() -> None:
     """#19: the worker had no pruning job at all."""
-    from portal import extensions  # noqa: F401  (domains register their jobs on import)
-    from portal.worker import JOBS
+    from portal.composition import MODULES
 
-    names = {name for name, _, _ in JOBS}
+    names = {job.name for module in MODULES for job in module.jobs}
     assert {"retention.rate_limits", "retention.drafts", "retention.transcripts"} <= names

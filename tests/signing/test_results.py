@@ -16,7 +16,6 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from portal.app_context import context_for
 from portal.models import Application
 from portal.signing import ResultDocument, issue_result
 from portal.signing.pki import signing_material
@@ -37,14 +36,20 @@ def issue(app: FastAPI, application_id: str, signer: object = SIGNER) -> ResultD
         application = session.get(Application, application_id)
         assert application is not None
         definition = app.state.registry.get(application.procedure_code, application.definition_version)
-        document = issue_result(session, application, definition, signer=signer)
+        document = issue_result(
+            session,
+            application,
+            definition,
+            signer=signer,
+            settings=app.state.settings,
+            catalogue=app.state.catalogue,
+        )
         session.commit()
         return document
 
 
 def stored_pdf(app: FastAPI, document: ResultDocument) -> Path:
-    with app.state.db.sessions() as session:
-        return result_store(context_for(session)).path(document.storage_key)
+    return result_store(app.state.settings).path(document.storage_key)
 
 
 def validate(pdf: bytes, ca_pem: Path):  # type: ignore[no-untyped-def]
@@ -214,7 +219,14 @@ def test_issue_never_commits(app: FastAPI, client: TestClient) -> None:
         application = session.get(Application, application_id)
         assert application is not None
         definition = app.state.registry.get(application.procedure_code, application.definition_version)
-        document = issue_result(session, application, definition, signer=SIGNER)
+        document = issue_result(
+            session,
+            application,
+            definition,
+            signer=SIGNER,
+            settings=app.state.settings,
+            catalogue=app.state.catalogue,
+        )
         session.rollback()
     assert client.get(f"/verify/{document.id}").status_code == 404
 

@@ -1,0 +1,34 @@
+"""Writing a case's history: the one way every domain records that a case changed."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from portal.cases.models import CaseChange
+from portal.models import CaseEvent
+
+_NOTED = "case_changes_noted"
+
+
+def record_event(session: Session, event: CaseEvent) -> CaseEvent:
+    """Add a history entry and the outbox row that tells the consumers about it (same transaction)."""
+    session.add(event)
+    note_change(session, event.application_id, event.kind)
+    return event
+
+
+def note_change(session: Session, application_id: str | None, kind: str) -> None:
+    """A case changed without a history entry of its own (a file attached, a payment, a rating).
+
+    One pending row per case is enough: the consumers recompute from the case's own rows.
+    """
+    if not application_id:
+        return
+    pending: dict[str, CaseChange] = session.info.setdefault(_NOTED, {})
+    row = pending.get(application_id)
+    if row is not None and row in session.new:
+        return  # this case's row is still to be written: it covers this change too
+    if len(pending) > 1000:  # a long-lived session (a job, a seed): forget rows already written
+        pending.clear()
+    pending[application_id] = row = CaseChange(application_id=application_id, kind=kind[:40])
+    session.add(row)
