@@ -207,12 +207,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
 
     from portal.api import v1
+    from portal.staff import web as staff_web
     from portal.web import citizen, health
 
     app.include_router(health.router)
     app.include_router(v1.router)
     app.include_router(citizen.router)
     _install_error_handlers(app)
+    staff_web.install(app)  # the staff kernel: login, and the login redirect of every domain's staff pages
     for hook in _extension_hooks():
         hook(app)
     from portal.api import openapi

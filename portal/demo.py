@@ -10,13 +10,13 @@ from sqlalchemy import select
 from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService, Upload
 from portal.applications.storage import FileStore
-from portal.backoffice.seed import seed_staff
 from portal.catalogue import Catalogue
 from portal.config import get_settings
 from portal.db import Database
 from portal.models import Citizen
 from portal.payments_app.demo import seed_payments_demo
 from portal.quality.seed import seed_quality_demo
+from portal.staff.seed import seed_staff
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry

@@ -137,13 +137,13 @@ def seed_quality_demo(
     from portal.applications.repository import ApplicationRepository
     from portal.applications.service import ApplicationService, Upload
     from portal.backoffice.effects import DefaultEffects
-    from portal.backoffice.repository import StaffRepository
     from portal.backoffice.service import CaseService
     from portal.catalogue import Catalogue
     from portal.demo import _demo_value, tiny_pdf
     from portal.quality.feedback import FeedbackService
     from portal.quality.repository import QualityRepository
     from portal.quality.service import RatingService
+    from portal.staff.repository import StaffRepository
     from workflows.engine import ActionInputs
 
     applications = ApplicationService(
