@@ -29,7 +29,7 @@ def result_download(app: Any, definition: Any) -> Any:
 def hook(app: Any) -> None:
     from portal.notifications.web import admin_router, dev_router
     from portal.signing.web import router as signing_router
-    from portal.web.render import env
+    from portal.templating import env
 
     app_context.register(app)
     app.include_router(signing_router)

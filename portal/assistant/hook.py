@@ -10,7 +10,7 @@ from portal import extensions
 def hook(app: Any) -> None:
     from portal.assistant import api, staff_web, web
     from portal.assistant.relay import RasaRelay
-    from portal.web.render import env
+    from portal.templating import env
 
     settings = app.state.settings
     if not hasattr(app.state, "assistant_relay"):  # tests and benchmarks may install their own

@@ -10,7 +10,7 @@ from portal import extensions, worker
 def hook(app: Any) -> None:
     from portal.backoffice.citizen_web import citizen_actions
     from portal.backoffice.web import install
-    from portal.web.render import env
+    from portal.templating import env
 
     env.globals["citizen_case_actions"] = citizen_actions
     install(app)

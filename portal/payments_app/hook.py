@@ -11,7 +11,7 @@ from portal import extensions, worker
 def hook(app: Any) -> None:
     from portal.payments_app import api, staff_web, web
     from portal.payments_app.gateway import install_gateway
-    from portal.web.render import env
+    from portal.templating import env
 
     install_gateway(app)  # mounts the VNPay sandbox at /dev/vnpay when enabled (never in production)
     app.include_router(web.ipn_router)

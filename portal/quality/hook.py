@@ -12,7 +12,7 @@ def hook(app: Any) -> None:
     from portal.quality.tracking import register
     from portal.quality.web import rating_link
     from portal.quality.web import router as citizen_router
-    from portal.web.render import env
+    from portal.templating import env
 
     register(app)
     env.globals["rating_link"] = rating_link
