@@ -139,10 +139,10 @@ def seed_quality_demo(
     from portal.backoffice.effects import DefaultEffects
     from portal.backoffice.service import CaseService
     from portal.catalogue import Catalogue
-    from portal.demo import _demo_value, tiny_pdf
     from portal.quality.feedback import FeedbackService
     from portal.quality.repository import QualityRepository
     from portal.quality.service import RatingService
+    from portal.samples import demo_value, tiny_pdf
     from portal.staff.repository import StaffRepository
     from workflows.engine import ActionInputs
 
@@ -173,7 +173,7 @@ def seed_quality_demo(
                     "email": "",
                     "address": "Phường Thới An, TP. Hồ Chí Minh",
                 }
-                fields = {f.key: _demo_value(f) for f in definition.fields}
+                fields = {f.key: demo_value(f) for f in definition.fields}
                 applications.save_draft(app, applicant, fields, "H29.41.04", complete=True)
                 for doc in definition.documents:
                     if doc.required:
