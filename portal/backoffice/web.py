@@ -11,8 +11,11 @@ from starlette.datastructures import FormData
 
 from portal.applications.repository import ApplicationRepository
 from portal.backoffice import documents
-from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, QueueService, WorkflowIndex
-from portal.backoffice.repository import AuditRepository, QueueRepository
+from portal.backoffice.citizen_web import router as citizen_router
+from portal.backoffice.deps import Cases, Queues
+from portal.backoffice.effects import DefaultEffects
+from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, WorkflowIndex
+from portal.backoffice.repository import AuditRepository
 from portal.backoffice.service import CaseService
 from portal.deps import DbSession, Form, client_ip
 from portal.errors import Conflict, NotFound, ValidationFailed
@@ -35,27 +38,6 @@ DOCUMENT_CSP = (
 )
 CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]
-
-
-# -- dependencies ---------------------------------------------------------------------------
-
-
-def case_service(request: Request, session: DbSession) -> CaseService:
-    state = request.app.state
-    return CaseService(
-        session, state.registry, state.calendar, state.backoffice_effects, str(state.settings.base_url)
-    )
-
-
-def queue_service(request: Request, session: DbSession) -> QueueService:
-    state = request.app.state
-    index: WorkflowIndex = state.backoffice_index
-    repos = QueueRepository(session), StaffRepository(session)
-    return QueueService(*repos, index, state.calendar, state.clock)
-
-
-Cases = Annotated[CaseService, Depends(case_service)]
-Queues = Annotated[QueueService, Depends(queue_service)]
 
 
 # -- queues ----------------------------------------------------------------------------------------
@@ -460,9 +442,6 @@ def access_log(
 
 def install(app: Any) -> None:
     """Routers and the state the pages need (staff login: :func:`portal.staff.web.install`)."""
-    from portal.backoffice.citizen_web import router as citizen_router
-    from portal.backoffice.effects import DefaultEffects
-
     app.state.backoffice_index = WorkflowIndex(app.state.registry)
     if not hasattr(app.state, "backoffice_effects"):
         app.state.backoffice_effects = DefaultEffects()
