@@ -110,10 +110,10 @@ def seed(url: str, cases: int) -> dict[str, float]:
 
 
 def rebuild_and_staff(settings: Settings) -> float:
-    from portal.backoffice.models import StaffMember, StaffRole
-    from portal.backoffice.staff import hash_password
     from portal.db import Database
     from portal.quality.repository import QualityRepository
+    from portal.staff.models import StaffMember, StaffRole
+    from portal.staff.service import hash_password
 
     db = Database(settings.database_url)
     started = time.perf_counter()

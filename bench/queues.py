@@ -112,9 +112,9 @@ def _fold_sql(column: str) -> str:
 
 
 def seed(server: str, cases: int) -> None:
-    from portal.backoffice.staff import hash_password
     from portal.cli import migrate
     from portal.config import Settings
+    from portal.staff.service import hash_password
     from workflows.definitions import load_registry
 
     with psycopg.connect(_admin_conninfo(server), autocommit=True) as conn:
@@ -224,12 +224,13 @@ def run(server: str, requests: int) -> list[tuple[str, float, float, float, Any]
     from fastapi.testclient import TestClient
 
     from portal.app import create_app
-    from portal.backoffice.models import StaffMember, StaffRole
     from portal.backoffice.queues import QueueParams, QueueService, WorkflowIndex
-    from portal.backoffice.repository import Cursor, QueueRepository, StaffRepository
-    from portal.backoffice.staff import hash_password
+    from portal.backoffice.repository import Cursor, QueueRepository
     from portal.config import Settings
     from portal.db import Database
+    from portal.staff.models import StaffMember, StaffRole
+    from portal.staff.repository import StaffRepository
+    from portal.staff.service import hash_password
 
     url = database_url(server)
     settings = Settings(

@@ -14,7 +14,7 @@ from portal.catalogue import Catalogue
 from portal.cli import migrate
 from portal.config import Settings
 from portal.db import Database
-from portal.demo import tiny_pdf
+from portal.samples import tiny_pdf
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry

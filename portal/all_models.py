@@ -8,3 +8,4 @@ from portal.notifications import models as _outbox_models  # noqa: F401
 from portal.payments_app import models as _payments_models  # noqa: F401
 from portal.quality import models as _quality_models  # noqa: F401
 from portal.signing import models as _signing_models  # noqa: F401
+from portal.staff import models as _staff_models  # noqa: F401

@@ -19,12 +19,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal import i18n
 from portal.api import openapi
-from portal.composition import MODULES
+from portal.composition import MODULES, build_services
 from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
-from portal.services import Services
+from portal.templating import env
 from portal.web.bodies import BodyLimit, PayloadTooLarge
-from portal.web.render import env, render
+from portal.web.render import render
 
 log = logging.getLogger("portal")
 
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     by default. Tests pass a fixed one rather than read the wall clock."""
     settings = settings or get_settings()
     settings.check_servable()
-    services = Services.build(settings, clock=clock)
+    services = build_services(settings, clock=clock)
     app = FastAPI(
         title="Cổng dịch vụ công ngành Giáo dục",
         version="1.0",

@@ -6,23 +6,58 @@ see ``portal/modules.py`` for what a module declares.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from fastapi import APIRouter
 
 from portal.api import v1
+from portal.applications.storage import FileStore
 from portal.assistant.module import module as assistant
 from portal.backoffice.module import module as backoffice
 from portal.cases.changes import Consumer, drain
+from portal.catalogue import Catalogue
 from portal.config import Settings
+from portal.db import Database
 from portal.modules import Job, Module
 from portal.notifications.module import module as notifications
+from portal.notifications.service import Mailer
 from portal.payments_app.module import module as payments
 from portal.quality.module import module as quality
 from portal.retention.module import module as retention
 from portal.services import Services
 from portal.signing.module import module as signing
+from portal.staff.module import module as staff
 from portal.web import citizen, health
+from workflows.calendar import load_calendar
+from workflows.calendar import now as vn_now
+from workflows.definitions import load_registry
+
+
+def build_services(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    pool_size: int | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Services:
+    """The one Services of a process (the web app, ``portal worker``, a script), from its settings."""
+    registry = load_registry(settings.definitions_dir)
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    return Services(
+        settings=settings,
+        db=db or Database.for_settings(settings, pool_size=pool_size),
+        registry=registry,
+        catalogue=Catalogue(registry),
+        calendar=load_calendar(
+            settings.calendar_file,
+            extra_holidays=settings.extra_holidays,
+            swapped_working_days=settings.swapped_working_days,
+        ),
+        files=FileStore(settings.upload_dir),
+        clock=clock or vn_now,
+        mailer=Mailer(settings),
+    )
 
 
 def _citizen_routers(_settings: Settings) -> Sequence[APIRouter]:
@@ -47,6 +82,7 @@ applications = Module(
 
 MODULES: tuple[Module, ...] = (
     applications,
+    staff,
     backoffice,
     signing,
     notifications,

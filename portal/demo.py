@@ -9,43 +9,18 @@ from sqlalchemy import select
 
 from portal.applications.repository import ApplicationRepository
 from portal.applications.service import ApplicationService, Upload
-from portal.backoffice.seed import seed_staff
 from portal.cases.changes import drain
-from portal.composition import case_consumers
+from portal.composition import build_services, case_consumers
 from portal.config import get_settings
 from portal.models import Citizen
 from portal.payments_app.demo import seed_payments_demo
 from portal.quality.seed import seed_quality_demo
-from portal.services import Services
+from portal.samples import demo_value, tiny_pdf
+from portal.staff.seed import seed_staff
 from workflows.calendar import now as vn_now
 
 DEMO_PHONE = "0912345678"
 DEMO_PASSWORD = "matkhau123"
-
-
-def tiny_pdf(title: str) -> bytes:
-    """A valid one-page PDF, so demo attachments open in any viewer."""
-    text = title.encode("latin-1", "replace")
-    stream = b"BT /F1 14 Tf 72 760 Td (" + text + b") Tj ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 DEMO_CASES = [
@@ -84,7 +59,7 @@ DEMO_CASES = [
 
 
 def seed_demo() -> str:
-    services = Services.build(get_settings(), pool_size=2)
+    services = build_services(get_settings(), pool_size=2)
     settings, db, registry = services.settings, services.db, services.registry
     catalogue, calendar, files = services.catalogue, services.calendar, services.files
     created = []
@@ -110,7 +85,7 @@ def seed_demo() -> str:
                 if definition is None:
                     continue
                 app, _ = service.create_draft(definition, citizen_id=citizen.id)
-                values = fields or {f.key: _demo_value(f) for f in definition.fields}
+                values = fields or {f.key: demo_value(f) for f in definition.fields}
                 service.save_draft(
                     app, applicant, {k: str(v) for k, v in values.items()}, agency, complete=True
                 )
@@ -129,22 +104,7 @@ def seed_demo() -> str:
         )
         created += seed_payments_demo(session)
         session.commit()
-    drain(
-        db.sessions, case_consumers(services)
-    )  # the dashboard counts the demo cases now, not at the next worker run
+    # the dashboard counts the demo cases now, not at the next worker run
+    drain(db.sessions, case_consumers(services))
     db.dispose()
     return "demo data: " + ("; ".join(created) if created else "already present")
-
-
-def _demo_value(field: object) -> str:
-    ftype = getattr(field, "type").value  # noqa: B009
-    options = getattr(field, "options")  # noqa: B009
-    return {
-        "select": options[0].value if options else "",
-        "date": "2010-05-20",
-        "number": str(getattr(field, "min", None) or 1),
-        "cccd": "079210012345",
-        "student": "079210012345",
-        "phone": "0912345678",
-        "email": "demo@example.vn",
-    }.get(ftype, "Thông tin mẫu")

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from portal.composition import MODULES
+from portal.composition import MODULES, build_services
 from portal.config import get_settings
 from portal.services import Services
 
@@ -78,7 +78,7 @@ def jobs(services: Services) -> list[tuple[str, float, Callable[[], None]]]:
 
 def main(*, once: bool = False) -> int:
     logging.basicConfig(level=logging.INFO)
-    services = Services.build(get_settings(), pool_size=2)
+    services = build_services(get_settings(), pool_size=2)
     scheduler = Scheduler(jobs(services))
     while True:
         scheduler.tick()

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from portal.demo import tiny_pdf
+from portal.samples import tiny_pdf
 
 TRANSFER = "chuyen-truong-thcs"
 

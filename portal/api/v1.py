@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from portal import i18n
+from portal.api.common import ERRORS
 from portal.applications import forms
 from portal.applications.forms import APPLICANT_FIELDS, ApplicantField
 from portal.applications.schema import applicant_field_schema, form_field_schema
@@ -41,23 +42,6 @@ from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
 
 router = Router(prefix="/api/v1", tags=["api v1"])
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, str] = {}
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-    429: {"model": ErrorResponse},
-}
 
 
 class AgencyOut(BaseModel):
@@ -355,9 +339,6 @@ class ApplicationCreated(BaseModel):
     missing: dict[str, str]
 
 
-_is_service = is_service
-
-
 IDEMPOTENCY = (
     "`Idempotency-Key` is scoped to the caller: the service token, the signed-in citizen, or — for an "
     "anonymous caller — the client address together with the exact request body. Repeating a request "
@@ -372,7 +353,7 @@ def _idempotency_scope(request: Request, key: str, body: ApplicationIn) -> str:
     whatever the scope). Anonymous callers have no identity but their address, which many share
     behind NAT; the body is part of their scope, so only a caller who already sent exactly these
     applicant details gets this draft back."""
-    if _is_service(request):
+    if is_service(request):
         scope = "service"
     elif (citizen_id := security.current_citizen_id(request)) is not None:
         scope = f"citizen:{citizen_id}"
@@ -397,7 +378,7 @@ def create_application(
     settings: SettingsDep,
     idempotency_key: str | None = Header(None, max_length=100, description=IDEMPOTENCY),
 ) -> ApplicationCreated:
-    if not _is_service(request):
+    if not is_service(request):
         limiter = RateLimiter(service.repo.session)
         if limiter.hit(f"api-draft:{client_ip(request)}", window_seconds=600) > 60:
             raise RateLimited()
@@ -448,7 +429,7 @@ def _draft_for_client(application_id: str, request: Request, service: Applicatio
     app = service.repo.get(application_id)
     token = request.headers.get("X-Draft-Token") or request.query_params.get("t")
     if app is None or not (
-        _is_service(request)
+        is_service(request)
         or service.may_access(app, citizen_id=security.current_citizen_id(request), token=token)
     ):
         raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền với hồ sơ này.")

@@ -15,7 +15,7 @@ from urllib.request import url2pathname
 import segno
 
 from portal.config import ROOT
-from portal.web.render import TEMPLATES_DIR, env
+from portal.templating import TEMPLATES_DIR, env
 
 # What a document may load: our stylesheets/images and template assets. Nothing else, so a template
 # that ever emits user data unescaped cannot make WeasyPrint fetch URLs (SSRF) or read local files.

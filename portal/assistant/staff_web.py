@@ -17,12 +17,12 @@ from fastapi.responses import Response
 from portal import i18n
 from portal.assistant.repository import CallbackRepository, ConversationRepository
 from portal.assistant.service import CallbackService, TranscriptService
-from portal.backoffice.auth import require_role
-from portal.backoffice.models import StaffMember
-from portal.backoffice.web import page
 from portal.deps import DbSession, Form
 from portal.errors import Conflict, ValidationFailed
 from portal.routing import Router
+from portal.staff.auth import require_role
+from portal.staff.layout import page
+from portal.staff.models import StaffMember
 from portal.web import security
 from portal.web.render import flash, redirect
 

@@ -14,13 +14,14 @@ from fastapi.responses import Response
 
 from portal.applications.service import ApplicationService, Upload
 from portal.backoffice import documents
-from portal.backoffice.web import Cases
+from portal.backoffice.deps import Cases
 from portal.deps import Applications, Form, SettingsDep, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited
 from portal.models import Application
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.access import grant_case_access, open_case
 from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, redirect, render
 from workflows import engine
@@ -31,28 +32,12 @@ from workflows.validators import phone as normalise_phone
 
 router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 
-GRANTS = "case_access"  # session key: ids of cases opened with code + phone
-
 
 def citizen_actions(definition: Definition, app: Application) -> list[str]:
     """Keys of the actions the applicant may take now (template helper for tracking/receipt pages)."""
     if app.is_draft:
         return []
     return [a.key for a in engine.available_actions(definition.workflow, app.status, "citizen")]
-
-
-def _case(request: Request, application_id: str, service: ApplicationService) -> Application:
-    app = service.repo.get(application_id)
-    if app is None or app.is_draft:
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    granted = application_id in request.session.get(GRANTS, [])
-    if not granted and not service.may_access(
-        app,
-        citizen_id=security.current_citizen_id(request),
-        token=security.draft_token(request, application_id),
-    ):
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    return app
 
 
 def _version(raw: object) -> int:
@@ -83,8 +68,7 @@ def open_with_code(request: Request, service: Applications, settings: SettingsDe
     app = service.track(code, phone) if code and phone else None
     if app is None:
         raise NotFound("Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này.")
-    grants = [g for g in request.session.get(GRANTS, []) if g != app.id][-9:]
-    request.session[GRANTS] = [*grants, app.id]
+    grant_case_access(request, app.id)
     return redirect(request, f"/ho-so/{app.id}/{target}")
 
 
@@ -116,7 +100,7 @@ def _supplement_context(
 
 @router.get("/ho-so/{application_id}/bo-sung")
 def supplement_page(request: Request, application_id: str, service: Applications, cases: Cases) -> Response:
-    app = _case(request, application_id, service)
+    app = open_case(request, application_id, service)
     return render(request, "citizen/supplement.html", _supplement_context(app, service, cases))
 
 
@@ -125,7 +109,7 @@ def supplement_page(request: Request, application_id: str, service: Applications
 def supplement(
     request: Request, application_id: str, service: Applications, cases: Cases, form: Form
 ) -> Response:
-    app = _case(request, application_id, service)
+    app = open_case(request, application_id, service)
     intent = str(form.get("intent") or "upload")
     comment = str(form.get("comment") or "")
     if "submit_supplement" not in citizen_actions(service.definition_of(app), app):
@@ -193,7 +177,7 @@ def supplement(
 
 @router.get("/ho-so/{application_id}/rut")
 def withdraw_page(request: Request, application_id: str, service: Applications) -> Response:
-    app = _case(request, application_id, service)
+    app = open_case(request, application_id, service)
     definition = service.definition_of(app)
     return render(
         request,
@@ -212,7 +196,7 @@ def withdraw_page(request: Request, application_id: str, service: Applications) 
 def withdraw(
     request: Request, application_id: str, service: Applications, cases: Cases, form: Form
 ) -> Response:
-    app = _case(request, application_id, service)
+    app = open_case(request, application_id, service)
     definition = service.definition_of(app)
     errors: dict[str, str] = {}
     status = 422
@@ -251,7 +235,7 @@ def withdraw(
 def citizen_document(
     request: Request, application_id: str, kind_slug: str, service: Applications, cases: Cases
 ) -> Response:
-    app = _case(request, application_id, service)
+    app = open_case(request, application_id, service)
     kind = documents.KINDS.get(kind_slug)
     if kind is None or not kind.citizen:
         raise NotFound()

@@ -16,7 +16,7 @@ from typing import Any
 from portal.applications.documents import qr_svg, render_pdf
 from portal.errors import NotFound
 from portal.models import Application, Attachment, CaseEvent
-from portal.web.render import env
+from portal.templating import env
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.definitions import Definition, Registry
 from workflows.engine import ROLE_LABELS, step_due_date

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from portal.catalogue import Catalogue
 from portal.config import Settings
 from portal.models import Application
-from portal.notifications.service import Mailer
+from portal.services import Mailer
 from portal.signing import service as signing
 from workflows.definitions import Definition
 

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from portal.backoffice.deadlines import deadline_of
 from portal.backoffice.effects import DefaultEffects, Effects
-from portal.backoffice.models import StaffMember
 from portal.backoffice.queues import WorkflowIndex
-from portal.backoffice.repository import AlertRepository, CaseRepository, QueueRepository, StaffRepository
+from portal.backoffice.repository import AlertRepository, CaseRepository, QueueRepository
 from portal.models import Application, CaseEvent
 from portal.services import Services
+from portal.staff.models import StaffMember
+from portal.staff.repository import StaffRepository
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import Registry

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.backoffice.deadlines import STATUS_LABELS, status_for_due
-from portal.backoffice.models import StaffMember
-from portal.backoffice.repository import Cursor, QueueFilter, QueueRepository, StaffRepository
+from portal.backoffice.repository import Cursor, QueueFilter, QueueRepository
+from portal.staff.models import StaffMember
+from portal.staff.repository import StaffRepository
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import Registry

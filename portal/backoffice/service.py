@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from portal.backoffice.deadlines import CaseDeadline, deadline_of, effective_due_date
 from portal.backoffice.effects import Effects
-from portal.backoffice.models import CaseAccessLog, StaffMember
-from portal.backoffice.repository import AuditRepository, CaseRepository, StaffRepository
+from portal.backoffice.models import CaseAccessLog
+from portal.backoffice.repository import AuditRepository, CaseRepository
 from portal.errors import Conflict, NotFound
 from portal.models import Application, CaseEvent
+from portal.staff.models import StaffMember
+from portal.staff.repository import StaffRepository
 from workflows import engine
 from workflows.calendar import WorkingCalendar
 from workflows.calendar import now as vn_now

@@ -1,31 +1,33 @@
-"""Staff pages under /can-bo: login, queues, the case page and its actions, documents, administration."""
+"""Staff pages under /can-bo: queues, the case page and its actions, documents, administration."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from portal.applications.repository import ApplicationRepository
 from portal.backoffice import documents
-from portal.backoffice.auth import CurrentStaff, StaffLoginRequired, login_staff, logout_staff, require_role
+from portal.backoffice.deps import Cases, Queues
 from portal.backoffice.effects import DefaultEffects
-from portal.backoffice.models import CASE_ROLES, STAFF_ROLES, StaffMember
-from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, QueueService, WorkflowIndex
-from portal.backoffice.repository import AuditRepository, QueueRepository, StaffRepository
+from portal.backoffice.queues import DEADLINE_FILTERS, QUEUES, QueueParams, WorkflowIndex
+from portal.backoffice.repository import AuditRepository
 from portal.backoffice.service import CaseService
-from portal.backoffice.staff import StaffService, role_label
 from portal.deps import DbSession, Form, client_ip
-from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
 from portal.routing import Router
 from portal.services import Services
+from portal.staff.auth import require_role
+from portal.staff.layout import page
+from portal.staff.models import CASE_ROLES, STAFF_ROLES, StaffMember
+from portal.staff.repository import StaffRepository
+from portal.staff.web import Staff
 from portal.web import security
-from portal.web.render import flash, is_htmx, redirect, render
+from portal.web.render import flash, is_htmx, redirect
 from workflows.calendar import today as vn_today
 from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
@@ -36,111 +38,6 @@ DOCUMENT_CSP = (
 )
 CaseWorker = Annotated[StaffMember, Depends(require_role(*CASE_ROLES))]
 Admin = Annotated[StaffMember, Depends(require_role("admin"))]
-
-
-# -- dependencies ---------------------------------------------------------------------------
-
-
-def case_service(request: Request, session: DbSession) -> CaseService:
-    state = request.app.state
-    return CaseService(
-        session, state.registry, state.calendar, state.backoffice_effects, str(state.settings.base_url)
-    )
-
-
-def queue_service(request: Request, session: DbSession) -> QueueService:
-    state = request.app.state
-    index: WorkflowIndex = state.backoffice_index
-    repos = QueueRepository(session), StaffRepository(session)
-    return QueueService(*repos, index, state.calendar, state.clock)
-
-
-def staff_service(request: Request, session: DbSession) -> StaffService:
-    return StaffService(StaffRepository(session), request.app.state.settings, request.app.state.registry)
-
-
-Cases = Annotated[CaseService, Depends(case_service)]
-Queues = Annotated[QueueService, Depends(queue_service)]
-Staff = Annotated[StaffService, Depends(staff_service)]
-
-
-def page(
-    request: Request,
-    template: str,
-    staff: StaffMember | None,
-    ctx: dict[str, Any] | None = None,
-    *,
-    status: int = 200,
-    block: str | None = None,
-) -> Response:
-    context = {
-        "staff": staff,
-        "role_label": role_label,
-        "CASE_ROLES": CASE_ROLES,
-        "role_labels": lambda member: ", ".join(role_label(r) for r in member.roles),
-    }
-    context.update(ctx or {})
-    return render(request, template, context, status=status, block=block)
-
-
-def _home_for(staff: StaffMember) -> str:
-    if staff.has_role(*CASE_ROLES):
-        return "/can-bo/ho-so"
-    if staff.has_role("admin"):
-        return "/can-bo/quan-tri/can-bo"
-    return "/can-bo/trang-chu"
-
-
-# -- login ------------------------------------------------------------------------------------
-
-
-@router.get("")
-@router.get("/")
-def staff_root(request: Request, session: DbSession) -> Response:
-    staff_id = request.session.get("staff_id")
-    member = StaffRepository(session).get(int(staff_id)) if staff_id is not None else None
-    return redirect(
-        request, _home_for(member) if member is not None and member.active else "/can-bo/dang-nhap"
-    )
-
-
-@router.get("/dang-nhap")
-def login_form(request: Request, next: str = "") -> Response:
-    return page(request, "staff/login.html", None, {"values": {"next": next}, "errors": {}})
-
-
-@router.post("/dang-nhap")
-def login(request: Request, service: Staff, form: Form) -> Response:
-    # a plain def: argon2 (~0.1-0.5 s) and the database run in the thread pool, not on the event loop
-    values = {"login": str(form.get("login") or ""), "next": str(form.get("next") or "")}
-    try:
-        member = service.login(values["login"], str(form.get("password") or ""), client_ip=client_ip(request))
-    except ValidationFailed as exc:
-        return page(request, "staff/login.html", None, {"values": values, "errors": exc.fields}, status=422)
-    except RateLimited as exc:
-        return page(
-            request,
-            "staff/login.html",
-            None,
-            {"values": values, "errors": {"login": exc.message}},
-            status=429,
-        )
-    login_staff(request, member)
-    target = values["next"]
-    if not (target.startswith("/can-bo/") and not target.startswith("//")):
-        target = _home_for(member)
-    return redirect(request, target)
-
-
-@router.post("/dang-xuat")
-def logout(request: Request) -> Response:
-    logout_staff(request)
-    return redirect(request, "/can-bo/dang-nhap")
-
-
-@router.get("/trang-chu")
-def staff_home(request: Request, staff: CurrentStaff) -> Response:
-    return page(request, "staff/home.html", staff)
 
 
 # -- queues ----------------------------------------------------------------------------------------
@@ -544,14 +441,6 @@ def access_log(
 
 
 def install(app: FastAPI, services: Services) -> None:
-    """The login redirect and the state the pages need (``backoffice_effects``: tests may wrap it)."""
+    """The state the pages need (``backoffice_effects``: tests may wrap it). Staff login: portal.staff."""
     app.state.backoffice_index = WorkflowIndex(services.registry)
     app.state.backoffice_effects = DefaultEffects(services.settings, services.catalogue, services.mailer)
-
-    async def to_login(request: Request, exc: Exception) -> Response:
-        target = request.url.path if request.method == "GET" else "/can-bo/ho-so"
-        if is_htmx(request):
-            return Response(status_code=204, headers={"HX-Redirect": "/can-bo/dang-nhap"})
-        return RedirectResponse(f"/can-bo/dang-nhap?next={quote(target)}", status_code=303)
-
-    app.add_exception_handler(StaffLoginRequired, to_login)

@@ -21,8 +21,8 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from portal import i18n
-from portal.web.render import TEMPLATES_DIR
-from portal.web.render import env as page_env
+from portal.templating import TEMPLATES_DIR
+from portal.templating import env as page_env
 
 # the e-mails of the one-stop process; other domains add theirs as template files
 CORE_TEMPLATES = (

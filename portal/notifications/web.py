@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal.backoffice.auth import require_role
-from portal.backoffice.models import StaffMember
-from portal.backoffice.web import page
 from portal.deps import DbSession, SettingsDep
 from portal.errors import NotFound
 from portal.notifications import devmail
 from portal.notifications.delivery import retry_now
 from portal.notifications.repository import OutboxRepository
 from portal.routing import Router
+from portal.staff.auth import require_role
+from portal.staff.layout import page
+from portal.staff.models import StaffMember
 from portal.web import security
 from portal.web.render import flash, redirect, render
 

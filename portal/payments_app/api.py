@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from portal import i18n
-from portal.api.v1 import ERRORS
+from portal.api.common import ERRORS
 from portal.deps import DbSession, SettingsDep, lookup_client
 from portal.errors import PortalError, RateLimited
 from portal.payments_app.repository import SchoolRepository

@@ -15,9 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from portal import i18n
-from portal.backoffice.auth import require_role
-from portal.backoffice.models import StaffMember
-from portal.backoffice.web import page
 from portal.db import utcnow
 from portal.deps import DbSession, Form, SettingsDep
 from portal.errors import Conflict, NotFound, ValidationFailed
@@ -38,6 +35,9 @@ from portal.payments_app.service import REFUND_LABELS, STATE_LABELS, PaymentServ
 from portal.payments_app.statements import RESULT_LABELS, REVIEW_RESULTS, StatementService
 from portal.payments_app.web import Payments, get_gateway
 from portal.routing import Router
+from portal.staff.auth import require_role
+from portal.staff.layout import page
+from portal.staff.models import StaffMember
 from portal.web import security
 from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, redirect

@@ -42,6 +42,7 @@ from portal.payments_app.statements import vietqr_svg
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.access import open_case
 from portal.web.render import external_redirect, flash, redirect, render
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
@@ -52,7 +53,6 @@ log = logging.getLogger("portal.payments")
 router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
 ipn_router = Router(include_in_schema=False)  # VNPay calls it server to server: no session, no CSRF
 
-CASE_GRANTS = "case_access"  # the back office's session key for cases opened with code + phone
 FEE_GRANTS = "fee_students"  # students whose invoices this browser may see (code + phone, or a link)
 
 
@@ -189,20 +189,6 @@ def case_fee(app: Application | None, definition: Definition | None) -> dict[str
     return {"status": status, "online": definition.online_payment}
 
 
-def _case_for_payment(request: Request, application_id: str, service: ApplicationService) -> Application:
-    app = service.repo.get(application_id)
-    if app is None or app.is_draft:
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    granted = application_id in request.session.get(CASE_GRANTS, [])
-    if not granted and not service.may_access(
-        app,
-        citizen_id=security.current_citizen_id(request),
-        token=security.draft_token(request, application_id),
-    ):
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    return app
-
-
 def _start_case_payment(
     request: Request, app: Application, service: ApplicationService, payments: PaymentService
 ) -> Response:
@@ -228,7 +214,7 @@ def _start_case_payment(
 def pay_case_fee(
     request: Request, application_id: str, service: Applications, payments: Payments
 ) -> Response:
-    app = _case_for_payment(request, application_id, service)
+    app = open_case(request, application_id, service)
     return _start_case_payment(request, app, service, payments)
 
 
@@ -279,7 +265,7 @@ def _case_receipt(request: Request, session: Session, app: Application) -> Respo
 
 @router.get("/ho-so/{application_id}/le-phi/bien-lai.pdf")
 def case_receipt_pdf(request: Request, application_id: str, service: Applications) -> Response:
-    return _case_receipt(request, service.repo.session, _case_for_payment(request, application_id, service))
+    return _case_receipt(request, service.repo.session, open_case(request, application_id, service))
 
 
 @router.post("/le-phi/bien-lai")

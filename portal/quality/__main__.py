@@ -9,16 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from portal.composition import build_services
 from portal.config import Settings, get_settings
 from portal.db import Database
 from portal.quality.repository import QualityRepository
 from portal.quality.tracking import FactsRefresher, QualityContext
-from portal.services import Services
 
 
 def rebuild(settings: Settings, *, facts: bool = True) -> tuple[int, int]:
     db = Database(settings.database_url, pool_size=2)  # no statement timeout: a batch job
-    context = QualityContext.of(Services.build(settings, db=db))
+    context = QualityContext.of(build_services(settings, db=db))
     cases = 0
     try:
         after = ""

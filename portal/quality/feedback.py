@@ -22,7 +22,6 @@ from datetime import date, datetime
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.backoffice.models import StaffMember
 from portal.cases.events import note_change
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.quality.models import (
@@ -37,6 +36,7 @@ from portal.quality.models import (
     FeedbackEvent,
 )
 from portal.quality.repository import QualityRepository
+from portal.staff.models import StaffMember
 from workflows.calendar import VN_TZ, WorkingCalendar
 from workflows.definitions import Registry
 from workflows.validators import InvalidValue

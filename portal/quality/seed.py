@@ -137,14 +137,14 @@ def seed_quality_demo(
     from portal.applications.repository import ApplicationRepository
     from portal.applications.service import ApplicationService, Upload
     from portal.backoffice.effects import DefaultEffects
-    from portal.backoffice.repository import StaffRepository
     from portal.backoffice.service import CaseService
     from portal.catalogue import Catalogue
-    from portal.demo import _demo_value, tiny_pdf
     from portal.notifications.service import Mailer
     from portal.quality.feedback import FeedbackService
     from portal.quality.repository import QualityRepository
     from portal.quality.service import RatingService
+    from portal.samples import demo_value, tiny_pdf
+    from portal.staff.repository import StaffRepository
     from workflows.engine import ActionInputs
 
     applications = ApplicationService(
@@ -175,7 +175,7 @@ def seed_quality_demo(
                     "email": "",
                     "address": "Phường Thới An, TP. Hồ Chí Minh",
                 }
-                fields = {f.key: _demo_value(f) for f in definition.fields}
+                fields = {f.key: demo_value(f) for f in definition.fields}
                 applications.save_draft(app, applicant, fields, "H29.41.04", complete=True)
                 for doc in definition.documents:
                     if doc.required:

@@ -9,9 +9,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from portal.backoffice.auth import require_role
-from portal.backoffice.models import CASE_ROLES, StaffMember
-from portal.backoffice.web import page
 from portal.deps import Form
 from portal.errors import Conflict, ValidationFailed
 from portal.quality import charts, exports
@@ -21,6 +18,9 @@ from portal.quality.repository import Filters
 from portal.quality.service import CRITERIA, LEVEL_LABELS, Dashboard, DashboardService
 from portal.quality.web import Dashboards, FeedbackDep, Ratings
 from portal.routing import Router
+from portal.staff.auth import require_role
+from portal.staff.layout import page
+from portal.staff.models import CASE_ROLES, StaffMember
 from portal.web import security
 from portal.web.render import flash, redirect
 from workflows.calendar import now as vn_now

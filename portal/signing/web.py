@@ -10,7 +10,7 @@ from portal.errors import NotFound
 from portal.routing import Router
 from portal.signing import service
 from portal.web import security
-from portal.web.citizen import _load_draft
+from portal.web.access import load_application
 from portal.web.render import render
 from workflows.validators import mask_name
 
@@ -46,7 +46,7 @@ def verify(request: Request, document_id: str, session: DbSession, applications:
 def download_result(
     request: Request, application_id: str, session: DbSession, applications: Applications
 ) -> Response:
-    app, _ = _load_draft(request, application_id, applications)
+    app, _ = load_application(request, application_id, applications)
     document = service.current_result(session, app.id) if not app.is_draft else None
     if document is None or not service.offers_download(applications.definition_of(app)):
         raise NotFound("Hồ sơ này chưa có kết quả điện tử để tải về.")

@@ -20,6 +20,7 @@ from portal.models import Application
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
+from portal.web.access import load_application
 from portal.web.bodies import accepts_files, read_upload
 from portal.web.render import flash, is_htmx, redirect, render
 from workflows.calendar import now as vn_now
@@ -195,25 +196,13 @@ def _exchange_link_token(
     return redirect(request, request.url.path + (f"?{urlencode(rest)}" if rest else ""))
 
 
-def _load_draft(
-    request: Request, application_id: str, service: ApplicationService
-) -> tuple[Application, str | None]:
-    app = service.repo.get(application_id)
-    token = security.draft_token(request, application_id)
-    if app is None or not service.may_access(
-        app, citizen_id=security.current_citizen_id(request), token=token
-    ):
-        raise NotFound("Không tìm thấy hồ sơ, hoặc bạn không có quyền xem hồ sơ này.")
-    return app, token
-
-
 @router.get("/ho-so/{application_id}/sua")
 def edit_application(
     request: Request, application_id: str, service: Applications, catalogue: CatalogueDep
 ) -> Response:
     if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
         return exchanged
-    app, token = _load_draft(request, application_id, service)
+    app, token = load_application(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     if token:
@@ -229,7 +218,7 @@ def edit_application(
 def update_application(
     request: Request, application_id: str, service: Applications, catalogue: CatalogueDep, form: Form
 ) -> Response:
-    app, token = _load_draft(request, application_id, service)
+    app, token = load_application(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     definition = service.definition_of(app)
@@ -324,7 +313,7 @@ async def check_field(request: Request, slug: str, catalogue: CatalogueDep) -> R
 def review(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
     if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
         return exchanged
-    app, token = _load_draft(request, application_id, service)
+    app, token = load_application(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     return render(request, "citizen/review.html", _review_context(app, token, service, catalogue))
@@ -348,7 +337,7 @@ def _review_context(
 
 @router.post("/ho-so/{application_id}/nop")
 def submit(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
-    app, token = _load_draft(request, application_id, service)
+    app, token = load_application(request, application_id, service)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     try:
@@ -385,7 +374,7 @@ def receipt(
 ) -> Response:
     if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
         return exchanged
-    app, _ = _load_draft(request, application_id, service)
+    app, _ = load_application(request, application_id, service)
     if app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/xem-lai")
     ctx = _receipt_context(app, service, catalogue, request)
@@ -399,7 +388,7 @@ def receipt_download(
 ) -> Response:
     if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
         return exchanged
-    app, _ = _load_draft(request, application_id, service)
+    app, _ = load_application(request, application_id, service)
     if app.is_draft:
         raise NotFound("Hồ sơ chưa được nộp nên chưa có giấy tiếp nhận.")
     pdf = receipt_pdf(_receipt_context(app, service, catalogue, request))
@@ -417,7 +406,7 @@ def download_attachment(
 ) -> Response:
     if (exchanged := _exchange_link_token(request, application_id, service)) is not None:
         return exchanged
-    app, _ = _load_draft(request, application_id, service)
+    app, _ = load_application(request, application_id, service)
     attachment = service.repo.attachment(app.id, attachment_id)
     if attachment is None:
         raise NotFound()

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from portal.backoffice.effects import Effects
-from portal.backoffice.models import StaffMember, StaffRole
 from portal.models import Application, new_id
+from portal.staff.models import StaffMember, StaffRole
 from workflows.text import fold
 
 PASSWORD = "matkhau-can-bo-1"  # noqa: S105 (test data)
@@ -20,7 +20,7 @@ _HASH_CACHE: dict[str, str] = {}
 
 
 def _hash(password: str) -> str:
-    from portal.backoffice.staff import hash_password
+    from portal.staff.service import hash_password
 
     if password not in _HASH_CACHE:  # argon2 is slow on purpose; one hash serves every test
         _HASH_CACHE[password] = hash_password(password)

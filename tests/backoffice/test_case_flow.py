@@ -171,7 +171,7 @@ def test_supplement_requested_once_citizen_uploads_and_resubmits(
         data={"csrf_token": token, "intent": "submit", "version": version.group(1)},
     )
     assert empty.status_code == 422 and "Vui lòng đính kèm giấy tờ bổ sung" in empty.text
-    from portal.demo import tiny_pdf
+    from portal.samples import tiny_pdf
 
     sent = citizen.post(
         f"/ho-so/{app_id}/bo-sung",

@@ -107,7 +107,7 @@ def test_the_update_itself_refuses_the_second_writer(app: FastAPI, client: TestC
     assert case_a is not None and case_b is not None
     version = case_a.lock_version
     assert case_b.lock_version == version
-    from portal.backoffice.models import StaffMember
+    from portal.staff.models import StaffMember
 
     staff_a, staff_b = session_a.get(StaffMember, a_id), session_b.get(StaffMember, b_id)
     service(session_a).act(staff_a, case_a, "accept", ActionInputs(), version)  # A holds the row lock now

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.backoffice.models import STAFF_ROLES, StaffMember
-from portal.backoffice.seed import DEMO_AGENCY, seed_staff
+from portal.staff.models import STAFF_ROLES, StaffMember
+from portal.staff.seed import DEMO_AGENCY, seed_staff
 
 
 def test_demo_staff_cover_every_role_and_are_seeded_once(db_session: Session) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from portal.demo import tiny_pdf
+from portal.samples import tiny_pdf
 from tests.browser.conftest import axe_violations, describe
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from portal.demo import tiny_pdf
+from portal.samples import tiny_pdf
 from tests.builders import PNG
 
 SERVICE = {"Authorization": "Bearer test-service-token"}

@@ -9,9 +9,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from portal.demo import tiny_pdf
 from portal.payments_app.fees import fee_due_now, result_states
 from portal.payments_app.service import payment_status_for_case
+from portal.samples import tiny_pdf
 from tests.builders import APPLICANT, csrf
 from tests.payments_app.builders import attempt, ledger_sum, pay_on_sandbox, txn_ref_of
 from tests.payments_app.conftest import pdf_text

@@ -276,7 +276,7 @@ def test_22_pdf_rendering_fetches_no_url_and_no_local_file(
 ) -> None:
     """#22: a template that ever emits user data unescaped must not turn WeasyPrint into SSRF/LFI."""
     from portal.applications import documents
-    from portal.web.render import env
+    from portal.templating import env
 
     secret = tmp_path / "secret.css"
     secret.write_text("@page { size: 100mm 100mm }")  # visible in the PDF if the file is read

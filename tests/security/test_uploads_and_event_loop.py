@@ -27,7 +27,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from portal.demo import tiny_pdf
+from portal.samples import tiny_pdf
 from tests.backoffice.staff_builders import PASSWORD, create_staff, page_csrf
 from tests.integration.test_api import APPLICANT, FIELDS
 

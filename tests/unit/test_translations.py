@@ -22,9 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from portal import i18n
+from portal import i18n, templating
 from portal.config import ROOT
-from portal.web import render
 
 PO_FILE = ROOT / "portal" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "gettext": None, "pgettext": ((1, "c"), 2)}
@@ -92,7 +91,7 @@ def test_catalog_is_clean() -> None:
 def english_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The current messages.po compiled into a temporary locale directory the app loads from.
 
-    Pages memoise translated strings per language (portal.web.render); earlier tests may have
+    Pages memoise translated strings per language (portal.templating); earlier tests may have
     rendered English with an older .mo, so the gettext callables of a fresh environment are used.
     """
     target = tmp_path / "locale" / "en" / "LC_MESSAGES"
@@ -102,10 +101,10 @@ def english_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     shutil.copy(PO_FILE, target / "messages.po")
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
     i18n.translations.cache_clear()
-    fresh = render._make_env().globals
+    fresh = templating._make_env().globals
     for name in ("_", "gettext", "ngettext", "pgettext", "npgettext"):
         if name in fresh:
-            monkeypatch.setitem(render.env.globals, name, fresh[name])
+            monkeypatch.setitem(templating.env.globals, name, fresh[name])
     yield
     i18n.translations.cache_clear()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from portal.backoffice.models import StaffMember, StaffRole
-from portal.backoffice.repository import StaffRepository
-from portal.backoffice.staff import hash_password
+from portal.staff.models import StaffMember, StaffRole
+from portal.staff.repository import StaffRepository
+from portal.staff.service import hash_password
 
 DEMO_AGENCY = "H29.41.04"
 DEMO_STAFF_PASSWORD = "matkhau123"  # noqa: S105 (demo data, printed by `make run`)

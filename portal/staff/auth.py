@@ -9,10 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from portal.backoffice.models import StaffMember
-from portal.backoffice.repository import StaffRepository
 from portal.deps import DbSession
 from portal.errors import Forbidden, PortalError
+from portal.staff.models import StaffMember
+from portal.staff.repository import StaffRepository
 
 STAFF_ID, STAFF_EPOCH = "staff_id", "staff_epoch"
 # when the staff session started and when it was last used (epoch seconds, inside the signed cookie)
@@ -20,7 +20,8 @@ STAFF_SINCE, STAFF_SEEN = "staff_since", "staff_seen"
 
 
 class StaffLoginRequired(PortalError):
-    """Raised by the staff dependency; the back office's handler redirects to its login page."""
+    """Raised by the staff dependency; the handler of :func:`portal.staff.web.install` redirects to the
+    login page."""
 
     status = 401
     code = "staff_login_required"

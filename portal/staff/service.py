@@ -8,14 +8,13 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal.backoffice.models import STAFF_ROLES, StaffMember, StaffRole
-from portal.backoffice.repository import StaffRepository
 from portal.config import Settings
 from portal.db import utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.ratelimit import LoginGuard, RateLimiter
+from portal.staff.models import STAFF_ROLES, StaffMember, StaffRole
+from portal.staff.repository import StaffRepository
 from workflows.definitions import Registry
-from workflows.engine import ROLE_LABELS
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("không-dùng")
@@ -134,7 +133,3 @@ class StaffService:
         member.password_hash = _hasher.hash(password)
         member.session_epoch += 1
         return password
-
-
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role)
