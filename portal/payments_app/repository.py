@@ -139,13 +139,14 @@ class PaymentRepository:
         return list(self.session.scalars(stmt))
 
     def due_for_check(
-        self, now: datetime, created_before: datetime, limit: int = 100
+        self, now: datetime, created_before: datetime, providers: Sequence[str], limit: int = 100
     ) -> list[PaymentAttempt]:
+        """Pending attempts of `providers` (those that can be asked) to query again."""
         stmt = (
             select(PaymentAttempt)
             .where(
                 PaymentAttempt.state == PENDING,
-                PaymentAttempt.provider == "vnpay",
+                PaymentAttempt.provider.in_(list(providers)),
                 PaymentAttempt.created_at <= created_before,
                 or_(PaymentAttempt.next_check_at.is_(None), PaymentAttempt.next_check_at <= now),
             )
