@@ -273,7 +273,7 @@ class LedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     entry_key: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # payment | refund | bank_transfer
-    channel: Mapped[str] = mapped_column(String(10))  # vnpay | vietqr
+    channel: Mapped[str] = mapped_column(String(10))  # the provider's registered name: vnpay | vietqr
     amount: Mapped[int] = mapped_column(BigInteger)  # + money in, - money out
     attempt_id: Mapped[int | None] = mapped_column(Integer, index=True)
     refund_id: Mapped[int | None] = mapped_column(Integer)
