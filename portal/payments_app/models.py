@@ -162,7 +162,7 @@ class Invoice(Base):
     issued_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     issued_by: Mapped[str] = mapped_column(String(100), default="")
     paid_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
-    paid_channel: Mapped[str | None] = mapped_column(String(10))  # vnpay | vietqr
+    paid_channel: Mapped[str | None] = mapped_column(String(10))  # a provider name: vnpay | vietqr
     paid_attempt_id: Mapped[int | None] = mapped_column(Integer)
     paid_statement_line_id: Mapped[int | None] = mapped_column(Integer)
 
