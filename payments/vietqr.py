@@ -128,17 +128,30 @@ def render_png(payload: str, *, scale: int = 8, border: int = 4) -> bytes:
 
 
 class VietQRTransferProvider:
-    """Bank transfer by VietQR: shows a QR, confirmation comes from statement matching."""
+    """Bank transfer by VietQR: shows a QR, confirmation comes from statement matching.
+
+    Without a default account (each payee has its own, e.g. one per school) the registered provider
+    only names the channel; `for_account` gives the provider for one account."""
 
     name = "vietqr"
+    label = "Chuyển khoản VietQR"
 
-    def __init__(self, bank_bin: str, account_number: str, *, name: str = "vietqr") -> None:
-        build_vietqr(bank_bin, account_number)  # validates early, at start-up
+    def __init__(
+        self, bank_bin: str | None = None, account_number: str | None = None, *, name: str = "vietqr"
+    ) -> None:
+        if bank_bin is not None or account_number is not None:
+            build_vietqr(bank_bin or "", account_number or "")  # validates early, at start-up
         self.name = name
         self.bank_bin = bank_bin
         self.account_number = account_number
 
+    def for_account(self, bank_bin: str, account_number: str) -> VietQRTransferProvider:
+        """The same channel (same name) paying into another account."""
+        return VietQRTransferProvider(bank_bin, account_number, name=self.name)
+
     def create_payment(self, req: PaymentRequest) -> PaymentStart:
+        if self.bank_bin is None or self.account_number is None:
+            raise NotSupported("no account to transfer to: use for_account(bank_bin, account_number)")
         # The TxnRef is the memo: it must survive the bank's memo handling intact.
         payload = build_vietqr(self.bank_bin, self.account_number, req.amount_vnd, req.txn_ref)
         return PaymentStart(

@@ -104,6 +104,7 @@ def _text_body(data: Any) -> dict[str, str] | None:
 
 class VNPayProvider:
     name = "vnpay"
+    label = "VNPay"  # what people read: receipts, reports, case history
 
     def __init__(
         self,

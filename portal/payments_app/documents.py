@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from portal.applications.documents import render_pdf
 from portal.catalogue import Catalogue
 from portal.models import Application
+from portal.payments_app.gateway import channel_label
 from portal.payments_app.models import PAID, PROCEDURE_FEE, Invoice, PaymentAttempt
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
 from portal.payments_app.schools import period_label
@@ -87,10 +88,11 @@ def attempt_receipt(session: Session, attempt: PaymentAttempt, catalogue: Catalo
         return None
     repo = PaymentRepository(session)
     refunded = repo.refunded([attempt.id]).get(attempt.id, 0)
+    label = channel_label(attempt.provider)
     channel_detail = " · ".join(
         x
         for x in (
-            f"Mã giao dịch VNPay {attempt.provider_txn_no}" if attempt.provider_txn_no else "",
+            f"Mã giao dịch {label} {attempt.provider_txn_no}" if attempt.provider_txn_no else "",
             f"ngân hàng {attempt.bank_code}" if attempt.bank_code else "",
         )
         if x
@@ -108,7 +110,7 @@ def attempt_receipt(session: Session, attempt: PaymentAttempt, catalogue: Catalo
             payer_phone=app.applicant_phone,
             purpose=f"Lệ phí hồ sơ {app.case_code} — {definition.name.vi}",
             amount=attempt.amount,
-            channel="Thanh toán trực tuyến qua VNPay",
+            channel=f"Thanh toán trực tuyến qua {label}",
             channel_detail=channel_detail,
             paid_at=attempt.pay_date or attempt.settled_at,
             items=[(f"Lệ phí: {definition.name.vi}", attempt.amount)],
@@ -125,7 +127,7 @@ def attempt_receipt(session: Session, attempt: PaymentAttempt, catalogue: Catalo
         payer_phone=attempt.payer_phone,
         purpose="Thu các khoản theo thông báo thu của nhà trường",
         amount=attempt.amount,
-        channel="Thanh toán trực tuyến qua VNPay",
+        channel=f"Thanh toán trực tuyến qua {label}",
         channel_detail=channel_detail,
         paid_at=attempt.pay_date or attempt.settled_at,
         items=items,
@@ -141,13 +143,13 @@ def invoice_receipt(session: Session, invoice: Invoice) -> Receipt | None:
     items, school_name, payer = _invoice_items(schools, [invoice])
     student = schools.student(invoice.student_id)
     detail = ""
-    if invoice.paid_channel == "vnpay" and invoice.paid_attempt_id:
+    if invoice.paid_attempt_id:  # paid online: the attempt says by which provider
         attempt = PaymentRepository(session).attempt(invoice.paid_attempt_id)
         detail = f"Giao dịch {attempt.txn_ref}" if attempt else ""
     channel = (
-        "Chuyển khoản VietQR (đối soát sao kê ngân hàng)"
-        if invoice.paid_channel == "vietqr"
-        else ("Thanh toán trực tuyến qua VNPay")
+        f"Thanh toán trực tuyến qua {channel_label(invoice.paid_channel)}"
+        if invoice.paid_attempt_id
+        else f"{channel_label(invoice.paid_channel)} (đối soát sao kê ngân hàng)"
     )
     return Receipt(
         number=invoice.reference,

@@ -40,15 +40,18 @@ async def refund(
 ) -> Refund:
     """Raises ValidationFailed (nothing reserved) when the amount or the reason is not acceptable."""
 
-    def reserve() -> tuple[int, RefundRequest]:
+    def reserve() -> tuple[int, RefundRequest, str]:
         with db.sessions() as session:
             service = PaymentService(session, gateway)
             reserved = service.reserve_refund(
                 attempt_id, amount, reason, staff_id=staff_id, staff_name=staff_name
             )
             request = service.refund_request(reserved)
+            attempt = service.repo.attempt(attempt_id)
+            assert attempt is not None
+            provider = attempt.provider
             session.commit()
-            return reserved.id, request
+            return reserved.id, request, provider
 
     def record(refund_id: int, result: RefundResult) -> Refund:
         with db.sessions() as session:
@@ -56,9 +59,8 @@ async def refund(
             session.commit()
             return recorded
 
-    refund_id, request = await to_thread.run_sync(reserve)
-    async with gateway.api_provider() as provider:
-        result = await provider.refund(request)
+    refund_id, request, provider = await to_thread.run_sync(reserve)
+    result = await gateway.provider(provider).refund(request)  # the provider the payment went through
     return await to_thread.run_sync(record, refund_id, result)
 
 
@@ -69,21 +71,18 @@ async def reconcile_due(
     created_before = now - timedelta(minutes=settings.payment_reconcile_after_minutes)
     with db.sessions() as session:
         due = [
-            (a.id, a.txn_ref, a.transaction_date)
-            for a in PaymentRepository(session).due_for_check(now, created_before, limit)
+            (a.id, a.txn_ref, a.transaction_date, a.provider)
+            for a in PaymentRepository(session).due_for_check(now, created_before, gateway.queryable(), limit)
         ]
     counts: Counter[str] = Counter()
-    if not due or not gateway.available:
-        return counts
-    async with gateway.api_provider() as provider:
-        for attempt_id, txn_ref, transaction_date in due:
-            if transaction_date is None:
-                continue
-            result = await provider.query(txn_ref, transaction_date)
-            counts[await to_thread.run_sync(_apply, db, gateway, attempt_id, result, now)] += 1
-            if result.outcome is ApiOutcome.THROTTLED:
-                counts["throttled"] += 1
-                break
+    for attempt_id, txn_ref, transaction_date, provider in due:
+        if transaction_date is None:
+            continue
+        result = await gateway.provider(provider).query(txn_ref, transaction_date)
+        counts[await to_thread.run_sync(_apply, db, gateway, attempt_id, result, now)] += 1
+        if result.outcome is ApiOutcome.THROTTLED:
+            counts["throttled"] += 1
+            break
     if counts:
         log.info("reconciliation: %s", dict(counts))
     return counts

@@ -1,4 +1,7 @@
-"""VNPay configuration from the settings, and the local sandbox mounted at /dev/vnpay.
+"""The payment providers the portal may use, registered by name at start-up, and the VNPay sandbox.
+
+`build_gateway` is the one place providers are built (for the app and for `portal worker`); the
+rest of the portal looks them up by name in its `payments.registry.ProviderRegistry`.
 
 Secrets come only from the environment (PORTAL_VNPAY_*). Outside production,
 empty settings fall back to a development terminal served by the local
@@ -8,20 +11,23 @@ sandbox (payments.sandbox), whose IPNs reach our IPN endpoint in-process, so
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from payments.base import PaymentProvider
+from payments.registry import ProviderRegistry
 from payments.sandbox import IpnKnobs, SandboxConfig, create_sandbox_app
+from payments.vietqr import VietQRTransferProvider
 from payments.vnpay import VNPayConfig, VNPayProvider
 from portal.config import DEV_VNPAY_HASH_SECRET, Settings
 
 SANDBOX_PREFIX = "/dev/vnpay"
-IPN_PATH = "/thanh-toan/vnpay/ipn"
-RETURN_PATH = "/thanh-toan/vnpay/ket-qua"
+IPN_ROUTE = "/thanh-toan/{provider}/ipn"  # {provider}: a registered provider's name
+RETURN_ROUTE = "/thanh-toan/{provider}/ket-qua"
+IPN_PATH = IPN_ROUTE.format(provider=VNPayProvider.name)  # what VNPay is told to call
+RETURN_PATH = RETURN_ROUTE.format(provider=VNPayProvider.name)
 DEV_TMN_CODE = "DEVPORTL"
 DEV_HASH_SECRET = DEV_VNPAY_HASH_SECRET  # public: used only with the local sandbox, refused otherwise
 VNPAY_MIN_AMOUNT = 5_000  # VNPay refuses payments under 5,000 đ
@@ -72,31 +78,62 @@ def vnpay_config(settings: Settings) -> VNPayConfig | None:
     )
 
 
-@dataclass
-class Gateway:
-    """What the portal needs of VNPay: a provider per use, built from one config."""
+def channel_label(name: str | None) -> str:
+    """What people read for a provider's name (receipts, reports, case history); the name if unknown."""
+    return _LABELS.get(name or "", name or "")
 
-    config: VNPayConfig | None
-    app: Any = None  # the portal app, when the sandbox is served in-process
+
+_LABELS = {VNPayProvider.name: VNPayProvider.label, VietQRTransferProvider.name: VietQRTransferProvider.label}
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The portal's only way to a payment provider: by name, from one registry built at start-up.
+
+    `online` names the provider new online payments start with (VNPay, the real one or the local
+    sandbox: only the registered config differs); None when it is not configured. Stored rows keep
+    the provider's name, and everything later (IPN, reconciliation, refunds) looks that name up."""
+
+    registry: ProviderRegistry
+    online: str | None = None
+    transfer: str = VietQRTransferProvider.name
 
     @property
     def available(self) -> bool:
-        return self.config is not None
+        return self.online is not None and self.online in self.registry
 
-    def provider(self, http_client: httpx.AsyncClient | None = None) -> VNPayProvider:
-        if self.config is None:
-            raise PaymentsNotConfigured("VNPay is not configured")
-        return VNPayProvider(self.config, http_client=http_client)
+    def provider(self, name: str | None = None) -> PaymentProvider:
+        """`name` (an attempt's stored provider) or the online one; UnknownProvider if not registered."""
+        if name is None:
+            if self.online is None:
+                raise PaymentsNotConfigured("online payments are not configured")
+            name = self.online
+        return self.registry.get(name)
 
-    @asynccontextmanager
-    async def api_provider(self) -> AsyncIterator[VNPayProvider]:
-        """A provider for querydr/refund: in-process when we serve the sandbox ourselves."""
-        if self.app is None:
-            yield self.provider()
-            return
-        transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://portal.local") as client:
-            yield self.provider(http_client=client)
+    def queryable(self) -> list[str]:
+        """Providers whose payments can be asked about (querydr): all but the bank transfer."""
+        return [name for name in self.registry.names() if name != self.transfer]
+
+    def transfer_provider(self) -> VietQRTransferProvider:
+        provider = self.registry.get(self.transfer)
+        if not isinstance(provider, VietQRTransferProvider):
+            raise PaymentsNotConfigured(f"{self.transfer!r} is not a bank transfer provider")
+        return provider
+
+
+def build_gateway(settings: Settings, *, app: Any = None) -> Gateway:
+    """The registry of the app and of `portal worker` alike. `app`: the portal serving the VNPay
+    sandbox in-process, so querydr/refund reach it without a network."""
+    registry = ProviderRegistry()
+    config = vnpay_config(settings)
+    online = None
+    if config is not None:
+        client = None
+        if app is not None:
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.local")
+        online = registry.register(VNPayProvider(config, http_client=client)).name
+    registry.register(VietQRTransferProvider())  # each school's account: `for_account`
+    return Gateway(registry, online)
 
 
 def install_gateway(app: Any) -> Gateway:
@@ -104,7 +141,7 @@ def install_gateway(app: Any) -> Gateway:
     settings: Settings = app.state.settings
     config = vnpay_config(settings)
     sandbox = sandbox_enabled(settings) and config is not None and not settings.vnpay_pay_url
-    gateway = Gateway(config, app if sandbox else None)
+    gateway = build_gateway(settings, app=app if sandbox else None)
     if sandbox and config is not None:
         ipn_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=_base(settings))
         sandbox_app = create_sandbox_app(
@@ -127,4 +164,4 @@ def install_gateway(app: Any) -> Gateway:
 
 def job_gateway(settings: Settings) -> Gateway:
     """For `portal worker`: no app in this process, so querydr/refund go over HTTP."""
-    return Gateway(vnpay_config(settings))
+    return build_gateway(settings)

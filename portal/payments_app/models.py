@@ -162,7 +162,7 @@ class Invoice(Base):
     issued_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     issued_by: Mapped[str] = mapped_column(String(100), default="")
     paid_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
-    paid_channel: Mapped[str | None] = mapped_column(String(10))  # vnpay | vietqr
+    paid_channel: Mapped[str | None] = mapped_column(String(10))  # a provider name: vnpay | vietqr
     paid_attempt_id: Mapped[int | None] = mapped_column(Integer)
     paid_statement_line_id: Mapped[int | None] = mapped_column(Integer)
 
@@ -273,7 +273,7 @@ class LedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     entry_key: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(20))  # payment | refund | bank_transfer
-    channel: Mapped[str] = mapped_column(String(10))  # vnpay | vietqr
+    channel: Mapped[str] = mapped_column(String(10))  # the provider's registered name: vnpay | vietqr
     amount: Mapped[int] = mapped_column(BigInteger)  # + money in, - money out
     attempt_id: Mapped[int | None] = mapped_column(Integer, index=True)
     refund_id: Mapped[int | None] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
+from portal.payments_app.gateway import channel_label
 from portal.payments_app.models import (
     INVOICE_PAID,
     MONEY_IN_STATES,
@@ -28,7 +29,6 @@ from portal.payments_app.statements import RESULT_LABELS
 from workflows.calendar import VN_TZ
 
 MONEY_FORMAT = "#,##0"
-CHANNELS = {"vnpay": "VNPay", "vietqr": "Chuyển khoản VietQR"}
 
 
 def class_workbook(session: Session, school: School, period: str) -> bytes:
@@ -103,7 +103,7 @@ def class_workbook(session: Session, school: School, period: str) -> bytes:
                 "Đã nộp"
                 if invoice.status == INVOICE_PAID
                 else ("Đã hủy" if invoice.status == "cancelled" else "Chưa nộp"),
-                CHANNELS.get(invoice.paid_channel or "", ""),
+                channel_label(invoice.paid_channel),
                 invoice.paid_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if invoice.paid_at else "",
                 invoice.due_date.strftime("%d/%m/%Y") if invoice.due_date else "",
             ]

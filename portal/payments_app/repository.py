@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import Application
@@ -67,19 +67,10 @@ class PaymentRepository:
     def lock_for_ipn(self, txn_ref: str) -> tuple[PaymentAttempt | None, list[Invoice] | None]:
         """The attempt and the invoices it pays, locked in one ordered round trip (attempt first, then
         invoices by id: the order every other path uses). Invoices None: a procedure fee."""
-        stmt = (
-            select(PaymentAttempt, Invoice)
-            .join(AttemptInvoice, AttemptInvoice.attempt_id == PaymentAttempt.id)
-            .join(Invoice, Invoice.id == AttemptInvoice.invoice_id)
-            .where(PaymentAttempt.txn_ref == txn_ref)
-            .order_by(Invoice.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        rows = self.session.execute(stmt).all()
+        rows = self.session.execute(_LOCK_FOR_IPN, {"txn_ref": txn_ref}).all()
         if rows:
             return rows[0][0], [invoice for _, invoice in rows]
-        return self.lock_by_ref(txn_ref), None
+        return self.session.scalars(_LOCK_BY_REF, {"txn_ref": txn_ref}).first(), None
 
     def lock(self, attempt_id: int) -> PaymentAttempt | None:
         stmt = (
@@ -139,13 +130,14 @@ class PaymentRepository:
         return list(self.session.scalars(stmt))
 
     def due_for_check(
-        self, now: datetime, created_before: datetime, limit: int = 100
+        self, now: datetime, created_before: datetime, providers: Sequence[str], limit: int = 100
     ) -> list[PaymentAttempt]:
+        """Pending attempts of `providers` (those that can be asked) to query again."""
         stmt = (
             select(PaymentAttempt)
             .where(
                 PaymentAttempt.state == PENDING,
-                PaymentAttempt.provider == "vnpay",
+                PaymentAttempt.provider.in_(list(providers)),
                 PaymentAttempt.created_at <= created_before,
                 or_(PaymentAttempt.next_check_at.is_(None), PaymentAttempt.next_check_at <= now),
             )
@@ -236,8 +228,10 @@ class PaymentRepository:
 
     def append_ledger(self, **values: Any) -> None:
         """One line per money movement; the unique entry_key refuses a second copy at the database.
-        A plain INSERT (no RETURNING, nothing to load back): these rows are never read in the request."""
-        self.session.execute(insert(LedgerEntry), [values])
+        A plain Core INSERT on the session's connection (no RETURNING, nothing to load back, no
+        autoflush): these rows are never read in the request, and the attempt's and invoices' updates
+        go out together in the one flush at commit."""
+        self.session.connection().execute(insert(LedgerEntry), values)
 
     def ledger_for(self, attempt_id: int) -> list[LedgerEntry]:
         stmt = select(LedgerEntry).where(LedgerEntry.attempt_id == attempt_id).order_by(LedgerEntry.id)
@@ -291,7 +285,8 @@ class PaymentRepository:
         return [(r, s, int(a), int(lg), int(rf)) for r, s, a, lg, rf in self.session.execute(stmt)]
 
     def add_event(self, **values: Any) -> None:
-        self.session.execute(insert(PaymentEvent), [values])
+        """Like `append_ledger`: a Core INSERT that triggers no flush."""
+        self.session.connection().execute(insert(PaymentEvent), values)
 
     def events(self, attempt_id: int) -> list[PaymentEvent]:
         stmt = select(PaymentEvent).where(PaymentEvent.attempt_id == attempt_id).order_by(PaymentEvent.id)
@@ -317,6 +312,24 @@ class PaymentRepository:
 
     def report(self, day: date) -> DailyReport | None:
         return self.session.get(DailyReport, day)
+
+
+# Built once: every IPN runs them, and building a statement costs more than running a cached one.
+_LOCK_BY_REF = (
+    select(PaymentAttempt)
+    .where(PaymentAttempt.txn_ref == bindparam("txn_ref"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCK_FOR_IPN = (
+    select(PaymentAttempt, Invoice)
+    .join(AttemptInvoice, AttemptInvoice.attempt_id == PaymentAttempt.id)
+    .join(Invoice, Invoice.id == AttemptInvoice.invoice_id)
+    .where(PaymentAttempt.txn_ref == bindparam("txn_ref"))
+    .order_by(Invoice.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from portal.cases.events import note_change, record_event
 from portal.db import utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
-from portal.payments_app.gateway import VNPAY_MAX_AMOUNT, VNPAY_MIN_AMOUNT, Gateway
+from portal.payments_app.gateway import VNPAY_MAX_AMOUNT, VNPAY_MIN_AMOUNT, Gateway, channel_label
 from portal.payments_app.models import (
     CREATED,
     EXPIRED,
@@ -143,7 +143,7 @@ class PaymentService:
             raise Conflict("Hồ sơ này chưa đến bước thanh toán lệ phí.")
         attempt = PaymentAttempt(
             txn_ref=new_txn_ref("LP"),
-            provider="vnpay",
+            provider=self.gateway.online or "",
             purpose=PROCEDURE_FEE,
             application_id=app.id,
             amount=app.fee_amount,
@@ -171,7 +171,7 @@ class PaymentService:
         refs = " ".join(i.reference for i in unpaid)
         attempt = PaymentAttempt(
             txn_ref=new_txn_ref("HP"),
-            provider="vnpay",
+            provider=self.gateway.online or "",
             purpose=SCHOOL_FEE,
             application_id=None,
             amount=sum(i.amount for i in unpaid),
@@ -186,9 +186,11 @@ class PaymentService:
     def _start(self, attempt: PaymentAttempt, invoices: list[Invoice]) -> Started:
         if not self.gateway.available:
             raise Conflict("Thanh toán trực tuyến tạm thời chưa sẵn sàng; vui lòng thử lại sau.")
+        provider = self.gateway.provider(attempt.provider)
         if not VNPAY_MIN_AMOUNT <= attempt.amount <= VNPAY_MAX_AMOUNT:
+            label = channel_label(provider.name)
             raise ValidationFailed(
-                f"Cổng VNPay chỉ nhận giao dịch từ {i18n.money(VNPAY_MIN_AMOUNT)}; khoản "
+                f"Cổng {label} chỉ nhận giao dịch từ {i18n.money(VNPAY_MIN_AMOUNT)}; khoản "
                 f"{i18n.money(attempt.amount)} vui lòng nộp bằng chuyển khoản VietQR "
                 "hoặc tại bộ phận một cửa."
             )
@@ -198,7 +200,7 @@ class PaymentService:
                 AttemptInvoice(attempt_id=attempt.id, invoice_id=invoice.id, amount=invoice.amount)
             )
         created = utcnow()
-        start = self.gateway.provider().create_payment(
+        start = provider.create_payment(
             PaymentRequest(
                 txn_ref=attempt.txn_ref,
                 amount_vnd=attempt.amount,
@@ -221,11 +223,14 @@ class PaymentService:
 
     # -- IPN ------------------------------------------------------------------------------------------
 
-    def handle_ipn(self, params: Mapping[str, str]) -> dict[str, str]:
-        """VNPay's server-to-server notification: the JSON body to answer with HTTP 200."""
+    def handle_ipn(self, params: Mapping[str, str], provider_name: str | None = None) -> dict[str, str]:
+        """A provider's server-to-server notification (VNPay's IPN unless `provider_name` says which
+        registered provider sent it): the JSON body to answer with HTTP 200. UnknownProvider when
+        no provider of that name is registered."""
+        provider = self.gateway.provider(provider_name)
         verified: CallbackResult | PaymentError
         try:
-            verified = self.gateway.provider().parse_notification(params)
+            verified = provider.parse_notification(params)
         except PaymentError as exc:
             # bad checksum, another terminal, malformed: nothing is written, nothing changes
             log.warning("IPN refused (%s): %s", exc.ipn_code, exc)
@@ -233,7 +238,7 @@ class PaymentService:
         attempt, invoices = None, None
         if isinstance(verified, CallbackResult):
             attempt, invoices = self.repo.lock_for_ipn(verified.txn_ref)
-            if attempt is not None and attempt.provider != "vnpay":
+            if attempt is not None and attempt.provider != provider.name:
                 attempt = None
         view = OrderView(attempt.amount, is_final=attempt.state not in OPEN_STATES) if attempt else None
         decision = decide_ipn(verified, view)
@@ -310,17 +315,18 @@ class PaymentService:
             return False
         self._event(attempt, f"settled_{via}", before, target, detail={"response_code": response_code})
         if target in MONEY_IN_STATES:
+            label = channel_label(attempt.provider)
             self.repo.append_ledger(
-                entry_key=f"vnpay:pay:{attempt.id}",
+                entry_key=f"{attempt.provider}:pay:{attempt.id}",
                 kind="payment",
-                channel="vnpay",
+                channel=attempt.provider,
                 amount=attempt.amount,
                 attempt_id=attempt.id,
                 application_id=attempt.application_id,
                 at=now,
                 school_id=invoices[0].school_id if invoices else None,
                 actor=via,
-                note=f"{attempt.txn_ref} VNPay {provider_txn_no or ''}".strip()[:255],
+                note=f"{attempt.txn_ref} {label} {provider_txn_no or ''}".strip()[:255],
             )
         if target == PAID:
             self._credit(attempt, invoices)
@@ -339,6 +345,7 @@ class PaymentService:
                 self._to_review(attempt, "Lệ phí đã được thanh toán bởi giao dịch khác (thanh toán trùng)")
                 return
             money = i18n.money(attempt.amount)
+            label = channel_label(attempt.provider)
             record_event(
                 self.session,
                 CaseEvent(
@@ -346,11 +353,12 @@ class PaymentService:
                     kind="fee_paid",
                     at=now,
                     actor_kind="system",
-                    actor_name="VNPay",
+                    actor_name=label,
                     public=True,
                     details={
-                        "label": f"Đã thanh toán lệ phí {money} qua VNPay (mã giao dịch {attempt.txn_ref}).",
-                        "label_en": f"Fee of {money} paid via VNPay (transaction {attempt.txn_ref}).",
+                        "label": f"Đã thanh toán lệ phí {money} qua {label} "
+                        f"(mã giao dịch {attempt.txn_ref}).",
+                        "label_en": f"Fee of {money} paid via {label} (transaction {attempt.txn_ref}).",
                         "txn_ref": attempt.txn_ref,
                         "amount": attempt.amount,
                     },
@@ -362,7 +370,7 @@ class PaymentService:
         already = [
             invoice.reference
             for invoice in invoices
-            if not self.schools.mark_paid(invoice, at=now, channel="vnpay", attempt_id=attempt.id)
+            if not self.schools.mark_paid(invoice, at=now, channel=attempt.provider, attempt_id=attempt.id)
         ]
         if already:
             self._to_review(attempt, f"Khoản đã được thanh toán trước đó: {', '.join(already)}"[:200])
@@ -536,9 +544,9 @@ class PaymentService:
         if result.accepted:
             refund.state = REFUND_DONE
             self.repo.append_ledger(
-                entry_key=f"vnpay:refund:{refund.id}",
+                entry_key=f"{attempt.provider}:refund:{refund.id}",
                 kind="refund",
-                channel="vnpay",
+                channel=attempt.provider,
                 amount=-refund.amount,
                 attempt_id=attempt.id,
                 refund_id=refund.id,

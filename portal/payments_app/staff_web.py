@@ -440,7 +440,8 @@ def _statement_import(
             status=422,
         )
     try:
-        record = StatementService(session).import_statement(school, upload[0], upload[1], staff.full_name)
+        statements = StatementService(session, get_gateway(request).transfer_provider().name)
+        record = statements.import_statement(school, upload[0], upload[1], staff.full_name)
     except ValidationFailed as exc:
         return page(
             request,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from payments.base import PaymentRequest
 from payments.statement import (
     MatchKind,
     OpenInvoice,
@@ -24,7 +25,7 @@ from payments.statement import (
     parse_bank_statement_csv,
 )
 from payments.statement import StatementLine as BankLine
-from payments.vietqr import build_vietqr, render_svg
+from payments.vietqr import VietQRTransferProvider, render_svg
 from portal.config import Settings
 from portal.db import utcnow
 from portal.errors import ValidationFailed
@@ -65,18 +66,32 @@ def bank_account(school: School, settings: Settings) -> BankAccount | None:
     return None
 
 
-def vietqr_svg(school: School, invoice: Invoice, settings: Settings) -> tuple[str, BankAccount] | None:
+def vietqr_svg(
+    school: School, invoice: Invoice, settings: Settings, provider: VietQRTransferProvider
+) -> tuple[str, BankAccount] | None:
     """The QR for one unpaid invoice: the school's account, the amount, the reference as the memo."""
     account = bank_account(school, settings)
     if account is None or invoice.status != INVOICE_UNPAID or invoice.amount <= 0:
         return None
-    payload = build_vietqr(account.bin, account.account, invoice.amount, invoice.reference)
-    return render_svg(payload, scale=5, title=f"Mã VietQR chuyển khoản hóa đơn {invoice.reference}"), account
+    start = provider.for_account(account.bin, account.account).create_payment(
+        PaymentRequest(
+            txn_ref=invoice.reference,
+            amount_vnd=invoice.amount,
+            order_info=invoice.reference,
+            client_ip="127.0.0.1",  # nobody's: a transfer QR is not tied to a browser
+            created_at=utcnow(),
+        )
+    )
+    assert start.qr_payload is not None
+    title = f"Mã VietQR chuyển khoản hóa đơn {invoice.reference}"
+    return render_svg(start.qr_payload, scale=5, title=title), account
 
 
 class StatementService:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, channel: str) -> None:
+        """`channel`: the name of the registered bank transfer provider these statements confirm."""
         self.session = session
+        self.channel = channel
         self.repo = SchoolRepository(session)
         self.payments = PaymentRepository(session)
 
@@ -140,13 +155,13 @@ class StatementService:
 
     def _credit(self, school: School, invoice: Invoice, line: StatementLine, actor: str) -> None:
         locked = self.repo.lock_invoices([invoice.id])[0]
-        if not self.repo.mark_paid(locked, at=utcnow(), channel="vietqr", statement_line_id=line.id):
+        if not self.repo.mark_paid(locked, at=utcnow(), channel=self.channel, statement_line_id=line.id):
             line.result = "already_paid"  # paid by VNPay while the statement was being read
             return
         self.payments.append_ledger(
             entry_key=f"bank:{line.id}",
             kind="bank_transfer",
-            channel="vietqr",
+            channel=self.channel,
             amount=line.amount,
             invoice_id=invoice.id,
             statement_line_id=line.id,

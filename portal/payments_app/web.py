@@ -25,7 +25,7 @@ from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.payments_app import documents
 from portal.payments_app.fees import fee_due_now
-from portal.payments_app.gateway import IPN_PATH, RETURN_PATH, Gateway
+from portal.payments_app.gateway import IPN_ROUTE, RETURN_ROUTE, Gateway
 from portal.payments_app.models import INVOICE_UNPAID, OPEN_STATES, PAID, PROCEDURE_FEE, Invoice, Student
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
 from portal.payments_app.schools import (
@@ -51,7 +51,7 @@ from workflows.validators import phone as normalise_phone
 log = logging.getLogger("portal.payments")
 
 router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
-ipn_router = Router(include_in_schema=False)  # VNPay calls it server to server: no session, no CSRF
+ipn_router = Router(include_in_schema=False)  # providers call it server to server: no session, no CSRF
 
 FEE_GRANTS = "fee_students"  # students whose invoices this browser may see (code + phone, or a link)
 
@@ -67,15 +67,20 @@ def get_payments(request: Request, session: DbSession) -> PaymentService:
 Payments = Annotated[PaymentService, Depends(get_payments)]
 
 
-# -- VNPay IPN and return ---------------------------------------------------------------------------
+# -- IPN and return (VNPay's, or another registered provider's) ------------------------------------
 
 
-@ipn_router.get(IPN_PATH)
-async def vnpay_ipn(request: Request) -> JSONResponse:
+@ipn_router.get(IPN_ROUTE)
+async def provider_ipn(request: Request, provider: str) -> JSONResponse:
     """Always HTTP 200 with a RspCode: 97 bad checksum, 01 unknown, 04 amount, 02 done before, 00 recorded.
-    One thread, one short transaction, committed before the answer (VNPay retries on anything else)."""
-    limiter = _ipn_limiter(request.app.state.settings.db_pool_size)
-    body = await anyio.to_thread.run_sync(_ipn, request.app, dict(request.query_params), limiter=limiter)
+    One thread, one short transaction, committed before the answer (VNPay retries on anything else).
+    404 for a name no provider is registered under: nothing is read or written."""
+    state = request.app.state
+    if provider not in state.payments_gateway.registry:
+        raise NotFound()
+    limiter = _ipn_limiter(state.settings.db_pool_size)
+    params = dict(request.query_params)
+    body = await anyio.to_thread.run_sync(_ipn, request.app, params, provider, limiter=limiter)
     return JSONResponse(body)
 
 
@@ -94,10 +99,10 @@ def _ipn_limiter(size: int) -> anyio.CapacityLimiter:
     return limiter
 
 
-def _ipn(app: Any, params: dict[str, str]) -> dict[str, str]:
+def _ipn(app: Any, params: dict[str, str], provider: str) -> dict[str, str]:
     with app.state.db.sessions() as session:
         try:
-            body = PaymentService(session, app.state.payments_gateway).handle_ipn(params)
+            body = PaymentService(session, app.state.payments_gateway).handle_ipn(params, provider)
             session.commit()
         except Exception:
             log.exception("IPN failed")
@@ -130,11 +135,14 @@ def _result_context(request: Request, session: Session, txn_ref: str, settings: 
     }
 
 
-@router.get(RETURN_PATH)
-def vnpay_return(request: Request, session: DbSession, settings: SettingsDep) -> Response:
+@router.get(RETURN_ROUTE)
+def provider_return(request: Request, provider: str, session: DbSession, settings: SettingsDep) -> Response:
     """Display only: the attempt changes state from the IPN (or reconciliation), never from here."""
+    gateway = get_gateway(request)
+    if provider not in gateway.registry:
+        raise NotFound()
     try:
-        returned = get_gateway(request).provider().verify_return(dict(request.query_params))
+        returned = gateway.provider(provider).verify_return(dict(request.query_params))
     except PaymentError:
         return render(request, "payments/result.html", {"invalid": True}, status=400)
     ctx = _result_context(request, session, returned.txn_ref, settings)
@@ -443,7 +451,8 @@ def invoice_page(request: Request, reference: str, session: DbSession, settings:
     repo = SchoolRepository(session)
     school = repo.school(invoice.school_id)
     assert school is not None
-    qr = vietqr_svg(school, invoice, settings) if invoice.status == INVOICE_UNPAID else None
+    transfers = get_gateway(request).transfer_provider()
+    qr = vietqr_svg(school, invoice, settings, transfers) if invoice.status == INVOICE_UNPAID else None
     attempts = PaymentRepository(session).for_invoice(invoice.id)
     student = repo.student(invoice.student_id)
     return render(

@@ -63,3 +63,23 @@ async def test_vietqr_provider_starts_with_a_qr_and_supports_nothing_else() -> N
         provider.parse_notification({})
     with pytest.raises(NotSupported):
         await provider.query("DH12345", start.transaction_date)
+
+
+def test_an_account_less_vietqr_provider_names_the_channel_and_pays_into_a_given_account() -> None:
+    """The portal registers one "vietqr" provider; each school's account comes with `for_account`."""
+    channel = VietQRTransferProvider()
+    request = PaymentRequest(
+        txn_ref="DH12345",
+        amount_vnd=100_000,
+        order_info="x",
+        client_ip="127.0.0.1",
+        created_at=datetime(2025, 1, 15, 3, 30, tzinfo=UTC),
+    )
+    with pytest.raises(NotSupported):
+        channel.create_payment(request)
+    school = channel.for_account("970436", "1234567890")
+    assert school.name == channel.name == "vietqr"
+    fixed = VietQRTransferProvider("970436", "1234567890").create_payment(request)
+    assert school.create_payment(request).qr_payload == fixed.qr_payload
+    with pytest.raises(ValueError):
+        channel.for_account("97043", "1234567890")

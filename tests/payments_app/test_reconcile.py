@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from payments.base import ApiOutcome, QueryResult
+from payments.vnpay import VNPayProvider
 from portal.payments_app.flows import reconcile_due, write_daily_report
-from portal.payments_app.gateway import Gateway
 from portal.payments_app.models import PaymentAttempt
 from portal.payments_app.repository import PaymentRepository
 from tests.payments_app.builders import (
@@ -42,10 +40,10 @@ def _started(app: FastAPI) -> datetime:
     return started
 
 
-def _reconcile(app: FastAPI, minutes_later: int, gateway: Any = None) -> Any:
+def _reconcile(app: FastAPI, minutes_later: int) -> Any:
     settings = app.state.settings
     now = _started(app) + timedelta(minutes=minutes_later)
-    return asyncio.run(reconcile_due(app.state.db, gateway or app.state.payments_gateway, settings, now=now))
+    return asyncio.run(reconcile_due(app.state.db, app.state.payments_gateway, settings, now=now))
 
 
 def test_a_lost_ipn_is_settled_by_querydr_after_the_delay(
@@ -85,35 +83,30 @@ def test_an_abandoned_attempt_expires(app: FastAPI, client: TestClient, world: d
     assert invoice_status(app, world["by_code"]["7901000001"][0]) == "unpaid"
 
 
-class ThrottledGateway(Gateway):
+class ThrottledVNPay(VNPayProvider):
     """VNPay answering 94 to every querydr (sandbox throttling after a success lasts ~5 minutes)."""
 
     calls = 0
 
-    @asynccontextmanager
-    async def api_provider(self) -> AsyncIterator[Any]:
-        gateway = self
-
-        class Provider:
-            async def query(self, txn_ref: str, transaction_date: Any, **_: Any) -> QueryResult:
-                gateway.calls += 1
-                return QueryResult(ApiOutcome.THROTTLED, "94", "Yeu cau bi trung lap", txn_ref)
-
-        yield Provider()
+    async def query(self, txn_ref: str, transaction_date: Any, **_: Any) -> QueryResult:
+        self.calls += 1
+        return QueryResult(ApiOutcome.THROTTLED, "94", "Yeu cau bi trung lap", txn_ref)
 
 
 def test_querydr_94_backs_off_and_stops_the_run(
     app: FastAPI, client: TestClient, world: dict[str, Any]
 ) -> None:
     first, second = _start(client, world, "7901000001"), _start(client, world, "7901000003")
-    throttled = ThrottledGateway(app.state.payments_gateway.config)
-    counts = _reconcile(app, minutes_later=30, gateway=throttled)
-    assert throttled.calls == 1 and counts["throttled"] == 1  # the second attempt waits for the next run
-    row = attempt(app, txn_ref_of(first))
-    assert row.state == "pending" and row.check_count == 1
-    assert row.next_check_at is not None and row.next_check_at >= _started(app) + timedelta(minutes=35)
-    assert attempt(app, txn_ref_of(second)).check_count == 0
-    _reconcile(app, minutes_later=31, gateway=throttled)  # the first one is not asked again so soon
+    gateway = app.state.payments_gateway
+    throttled = ThrottledVNPay(gateway.provider().config)
+    with gateway.registry.override(throttled):
+        counts = _reconcile(app, minutes_later=30)
+        assert throttled.calls == 1 and counts["throttled"] == 1  # the second attempt waits for the next run
+        row = attempt(app, txn_ref_of(first))
+        assert row.state == "pending" and row.check_count == 1
+        assert row.next_check_at is not None and row.next_check_at >= _started(app) + timedelta(minutes=35)
+        assert attempt(app, txn_ref_of(second)).check_count == 0
+        _reconcile(app, minutes_later=31)  # the first one is not asked again so soon
     assert attempt(app, txn_ref_of(first)).check_count == 1
     assert attempt(app, txn_ref_of(second)).check_count == 1
 
