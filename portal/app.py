@@ -24,6 +24,7 @@ from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.db import Database
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from portal.web.bodies import BodyLimit, PayloadTooLarge
+from portal.web.render import SharedPages
 from workflows.calendar import load_calendar
 from workflows.calendar import now as vn_now
 from workflows.definitions import load_registry
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     )
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app.state.files = FileStore(settings.upload_dir)
+    app.state.shared_pages = SharedPages()
     app.state.clock = clock or vn_now
 
     # innermost: its 413 page has the session and the language like any other page

@@ -21,7 +21,7 @@ from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
 from portal.web.bodies import accepts_files, read_upload
-from portal.web.render import flash, is_htmx, redirect, render
+from portal.web.render import flash, is_htmx, redirect, render, render_shared
 from workflows.calendar import now as vn_now
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
@@ -52,14 +52,21 @@ def set_language(request: Request, lang: str, next: str = "/") -> Response:
     return response
 
 
+# The catalogue and a procedure's page are the same for everyone with the same language: they are
+# rendered once per edition of the definitions (render_shared) and, being in-memory work that takes
+# microseconds once rendered, answered on the event loop (``async def``) without a thread-pool trip.
 @router.get("/thu-tuc")
-def catalogue_page(request: Request, catalogue: CatalogueDep, q: str = "") -> Response:
+async def catalogue_page(request: Request, catalogue: CatalogueDep, q: str = "") -> Response:
     q = q.strip()[:200]
-    hits = catalogue.search(q, _today())
-    ctx = {"q": q, "results": [h.definition for h in hits], "total": len(catalogue.procedures(_today()))}
-    if is_htmx(request) and request.headers.get("HX-Target") == "results":
-        return render(request, "citizen/catalogue.html", ctx, block="results")
-    return render(request, "citizen/catalogue.html", ctx)
+    today = _today()
+
+    def context() -> dict[str, Any]:
+        hits = catalogue.search(q, today)
+        return {"q": q, "results": [h.definition for h in hits], "total": len(catalogue.procedures(today))}
+
+    block = "results" if is_htmx(request) and request.headers.get("HX-Target") == "results" else None
+    key = (q, catalogue.edition(today))
+    return render_shared(request, "citizen/catalogue.html", key, context, block=block)
 
 
 def _procedure(catalogue: Any, slug: str) -> Definition:
@@ -70,10 +77,14 @@ def _procedure(catalogue: Any, slug: str) -> Definition:
 
 
 @router.get("/thu-tuc/{slug}")
-def procedure_page(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
+async def procedure_page(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
     definition = _procedure(catalogue, slug)
-    agencies = [catalogue.agency(a) for a in definition.agencies]
-    return render(request, "citizen/procedure.html", {"d": definition, "agencies": agencies})
+
+    def context() -> dict[str, Any]:
+        return {"d": definition, "agencies": [catalogue.agency(a) for a in definition.agencies]}
+
+    key = (catalogue.generation, definition.code, definition.version)
+    return render_shared(request, "citizen/procedure.html", key, context)
 
 
 # -- application form ------------------------------------------------------------------------------
