@@ -450,6 +450,15 @@ def _connect(url: str, attempts: int = 20) -> psycopg.Connection[Any]:
     raise AssertionError("unreachable")
 
 
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
 def verify_submissions(
     pg_url: str, accepted: list[str], since: datetime, total_ok: int
 ) -> tuple[bool, list[str]]:
@@ -540,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated subset (the floor always runs)",
     )
     parser.add_argument("--no-wrk", action="store_true", help="skip the wrk cross-check")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/0",
+        help="PORTAL_REDIS_URL for the portal (rate-limit counters) when it answers; '' for the database",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     parser.add_argument(
         "--quiet-pct",
@@ -590,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
         "PORTAL_TRACKING_MAX_LOOKUPS": str(tracking_max),
         "PORTAL_DB_POOL_SIZE": str(args.db_pool_size),
     }
+    if args.redis_url and _redis_answers(args.redis_url):
+        env["PORTAL_REDIS_URL"] = args.redis_url
+    print(f"# rate-limit counters: {'Redis ' + args.redis_url if 'PORTAL_REDIS_URL' in env else 'database'}")
     with _connect(pg_admin) as conn:
         limit = int(conn.execute("SHOW max_connections").fetchone()[0])
         used = int(conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0])
@@ -707,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Servers: gunicorn + uvicorn.workers.UvicornWorker, {args.workers} workers each, access log off, "
         f"PORTAL_ENVIRONMENT=production, PostgreSQL database `{args.database}`. "
         f"PORTAL_DB_POOL_SIZE={args.db_pool_size} (≤ {2 * args.db_pool_size} connections per worker). "
+        f"Rate-limit counters: {'Redis' if 'PORTAL_REDIS_URL' in env else 'the database'}. "
         f"PORTAL_TRACKING_MAX_LOOKUPS={tracking_max} so the per-IP tracking limit never trips "
         "(each client also has its own X-Forwarded-For address, as behind the reverse proxy). "
         f"Load: bench/loadgen.py, {args.clients} closed-loop keep-alive clients with cookie jars, "

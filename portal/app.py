@@ -17,7 +17,7 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal import i18n
+from portal import i18n, ratelimit
 from portal.applications.storage import FileStore
 from portal.catalogue import Catalogue
 from portal.config import ROOT, Settings, get_settings, is_loopback
@@ -180,6 +180,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app.state.files = FileStore(settings.upload_dir)
     app.state.shared_pages = SharedPages()
+    if settings.redis_url:
+        namespace = ratelimit.redis_namespace(settings.secret_key, settings.database_url)
+        ratelimit.use_redis(app.state.db.engine, ratelimit.RedisCounters(settings.redis_url, namespace))
     app.state.clock = clock or vn_now
 
     # innermost: its 413 page has the session and the language like any other page
