@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import BinaryIO
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.applications import forms
@@ -262,7 +263,7 @@ class ApplicationService:
     def timeline(self, app: Application, lang: str = "vi") -> list[TimelineEntry]:
         definition = self.definition_of(app)
         entries = []
-        for event in self.repo.events(app.id):
+        for event in loaded_events(app) or self.repo.events(app.id):
             if not event.public:
                 continue
             comment = None if (event.details or {}).get("internal_comment") else event.comment
@@ -284,6 +285,14 @@ class ApplicationService:
     def _require_draft_or_supplement(self, app: Application) -> None:
         if not (app.is_draft or app.status == "cho_bo_sung"):
             raise Conflict("Hồ sơ đã nộp không thể thay đổi giấy tờ.")
+
+
+def loaded_events(app: Application) -> list[CaseEvent] | None:
+    """The case's history when it was loaded with the case (``by_case_code`` does), else None: the
+    tracking page needs it twice (timeline, rating) and need not query it again."""
+    if "events" in sa_inspect(app).unloaded:
+        return None
+    return list(app.events)
 
 
 def _too_large(filename: str, size: int, doc: Document) -> str:
