@@ -612,11 +612,16 @@ def main(argv: list[str] | None = None) -> int:
         used = int(conn.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0])
     needed = args.workers * 2 * args.db_pool_size
     print(
-        f"# PostgreSQL: max_connections {limit}, {used} in use; the portal may open up to {needed}",
+        f"# PostgreSQL: max_connections {limit}, {used} in use; the portal may open up to {needed}, "
+        f"and as many again for the submission floor",
         flush=True,
     )
-    if used + needed > limit:
-        print("  WARNING: the shared server may run out of connections (errors would be 503s)", flush=True)
+    if used + 2 * needed > limit:
+        print(
+            "  WARNING: the shared server may run out of connections (errors: the portal's 503s, the "
+            "floor's 500s); lower --db-pool-size",
+            flush=True,
+        )
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     global DATABASE
     DATABASE = args.database
