@@ -129,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         help="only sample threads holding the GIL (Python CPU, not waits); --no-gil to include waits",
     )
     parser.add_argument("--filter", default="", help="inclusive list: only frames whose text contains this")
+    parser.add_argument("--database", default="bench_portal", help="dropped and created again")
+    parser.add_argument(
+        "--redis-url", default="redis://127.0.0.1:6379/0", help="PORTAL_REDIS_URL when it answers ('' = none)"
+    )
     args = parser.parse_args(argv)
     if not Path(args.py_spy).exists():
         raise SystemExit(f"py-spy not found at {args.py_spy}; see the module docstring")
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers or 2 * (os.cpu_count() or 1)
     upload_dir = Path(tempfile.mkdtemp(prefix="portal-profile-uploads-"))
     secret = secrets.token_urlsafe(32)
-    db = "bench_portal"
+    db = args.database
     db_url = f"postgresql+psycopg://postgres@{run.PG_HOST}/{db}"
     settings = Settings(
         environment="production", database_url=db_url, secret_key=secret, upload_dir=upload_dir
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         "PORTAL_BASE_URL": f"http://{run.HOST}:{port}",
         "PORTAL_TRACKING_MAX_LOOKUPS": "1000000000",
     }
+    if args.redis_url and run._redis_answers(args.redis_url):
+        env["PORTAL_REDIS_URL"] = args.redis_url
     server = run.Server("portal", "portal.asgi:app", port, env, workers, run.RESULTS / "profile-server.log")
     raw = run.RESULTS / f"profile-{args.scenario}.txt"
     out = Path(tempfile.mkstemp(prefix="profile-", suffix=".json")[1])

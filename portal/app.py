@@ -17,14 +17,14 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal import i18n
+from portal import i18n, ratelimit
 from portal.api import openapi
 from portal.composition import MODULES, build_services
 from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from portal.templating import env
 from portal.web.bodies import BodyLimit, PayloadTooLarge
-from portal.web.render import render
+from portal.web.render import SharedPages, render
 
 log = logging.getLogger("portal")
 
@@ -174,6 +174,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.calendar = services.calendar
     app.state.files = services.files
     app.state.clock = services.clock
+    app.state.shared_pages = SharedPages()
+    if settings.redis_url:
+        namespace = ratelimit.redis_namespace(settings.secret_key, settings.database_url)
+        ratelimit.use_redis(services.db.sessions, ratelimit.RedisCounters(settings.redis_url, namespace))
 
     # innermost: its 413 page has the session and the language like any other page
     app.add_middleware(

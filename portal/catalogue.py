@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +19,8 @@ class Hit:
 class Catalogue:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self.generation = uuid.uuid4().hex  # a new catalogue (registry loaded again) is a new edition
+        self._in_force: dict[date, tuple[Definition, ...]] = {}
         self._index: dict[tuple[str, int], tuple[str, str, set[str]]] = {}
         for code in registry.codes():
             for d in registry.versions(code):
@@ -27,7 +30,20 @@ class Catalogue:
                 self._index[(d.code, d.version)] = (title, extra, words)
 
     def procedures(self, on: date) -> list[Definition]:
-        return self.registry.in_force(on)
+        return list(self._in_force_on(on))
+
+    def edition(self, on: date) -> tuple[object, ...]:
+        """What the pages built from the catalogue depend on, on ``on``: this catalogue and the
+        version of every procedure in force. A new version coming into force is a new edition."""
+        return (self.generation, *((d.code, d.version) for d in self._in_force_on(on)))
+
+    def _in_force_on(self, on: date) -> tuple[Definition, ...]:
+        found = self._in_force.get(on)
+        if found is None:  # the registry never changes: computed once per day
+            if len(self._in_force) > 8:
+                self._in_force.clear()
+            found = self._in_force[on] = tuple(self.registry.in_force(on))
+        return found
 
     def get(self, code_or_slug: str, on: date) -> Definition | None:
         return self.registry.current(code_or_slug, on) or self.registry.by_slug(code_or_slug, on)

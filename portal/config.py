@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     login_window_seconds: int = 900
     tracking_max_lookups: int = 30
     tracking_window_seconds: int = 600
+    redis_url: str = ""  # rate-limit counters in Redis (e.g. redis://127.0.0.1:6379/0); empty: the database
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""  # Rasa's HTTP API token, if a tool needs it; the relay uses the REST channel only

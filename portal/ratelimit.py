@@ -10,6 +10,13 @@ commit forgets them.
 Keys are stored as their scope (the text before the first ``:``) plus a SHA-256 digest of the rest:
 no input, however long or strange, can overflow the column (a failed INSERT would roll back the hit
 with everything else), and no phone number or e-mail address sits in the table in clear.
+
+With ``PORTAL_REDIS_URL`` the counters live in Redis instead (``RedisCounters``): one INCR per hit on
+a key that expires with its window, stored the moment it is counted — so a hit survives any rollback
+without being written again, and a busy client no longer upserts one database row per request inside
+its transaction (every lookup was a write, a row lock held until commit and a WAL flush). When Redis
+does not answer, the hit is counted in the database as above and a warning is logged; Redis is tried
+again after a few seconds. Taking a hit back (``forgive``) waits for the request's commit either way.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal.errors import RateLimited
 from portal.models import RateLimitHit
@@ -31,6 +39,7 @@ from portal.models import RateLimitHit
 log = logging.getLogger("portal.ratelimit")
 
 _PENDING = "portal.ratelimit.pending"  # session.info key: hits to write again after a rollback
+_FORGIVEN = "portal.ratelimit.forgiven"  # session.info key: Redis hits to take back after the commit
 _SCOPE_MAX = 40
 
 
@@ -48,10 +57,103 @@ def client_key(secret: str, client: str) -> str:
     return hmac.new(secret.encode(), f"client:{client}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+class RedisCounters:
+    """Rate-limit counters in Redis: ``{namespace}:{stored key}:{window}``, expiring with the window.
+
+    ``add``/``count`` return None when Redis does not answer (connection refused, a timeout, an error
+    reply): the caller then counts in the database, never not at all. A failure is logged and Redis is
+    left alone for ``retry_after`` seconds, so an outage costs no timeout per request.
+    """
+
+    def __init__(self, url: str, namespace: str, *, timeout: float = 0.25, retry_after: float = 5.0) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self.namespace = namespace
+        self.retry_after = retry_after
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def _key(self, stored: str, window: int) -> str:
+        return f"{self.namespace}:{stored}:{window}"
+
+    def _up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            self._down_until = time.monotonic() + self.retry_after
+        log.warning(
+            "rate-limit counters: Redis did not answer (%s: %s); counting in the database, "
+            "trying Redis again in %g s",
+            type(exc).__name__,
+            exc,
+            self.retry_after,
+        )
+
+    def add(self, stored: str, window: int, ttl: int) -> int | None:
+        if not self._up():
+            return None
+        key = self._key(stored, window)
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, max(ttl, 1))
+            count, _ = pipe.execute()
+            return int(count)
+        except self._errors as exc:
+            self._failed(exc)
+            return None
+
+    def count(self, stored: str, window: int) -> int | None:
+        if not self._up():
+            return None
+        try:
+            value = self._redis.get(self._key(stored, window))
+        except self._errors as exc:
+            self._failed(exc)
+            return None
+        return int(value or 0)
+
+    _TAKE_BACK = (
+        "local v = tonumber(redis.call('GET', KEYS[1]) or '0') if v > 0 then redis.call('DECR', KEYS[1]) end"
+    )
+
+    def take_back(self, stored: str, window: int) -> None:
+        if not self._up():
+            return  # the hit stays counted: the safe side
+        try:
+            self._redis.eval(self._TAKE_BACK, 1, self._key(stored, window))
+        except self._errors as exc:
+            self._failed(exc)
+
+
+_COUNTERS_KEY = "ratelimit_counters"
+
+
+def use_redis(sessions: sessionmaker[Session], counters: RedisCounters | None) -> None:
+    """Count the hits of the sessions this factory makes in Redis (create_app, when
+    PORTAL_REDIS_URL is set): the factory hands the counters to each session it opens."""
+    sessions.configure(info={_COUNTERS_KEY: counters} if counters is not None else {})
+
+
+def redis_namespace(secret_key: str, database_url: str) -> str:
+    """One deployment's keys (its secret and its database), apart from any other's in the same Redis."""
+    digest = hashlib.sha256(f"{secret_key}|{database_url}".encode()).hexdigest()[:16]
+    return f"portal:ratelimit:{digest}"
+
+
+def _counters_for(session: Session) -> RedisCounters | None:
+    counters = session.info.get(_COUNTERS_KEY)
+    return counters if isinstance(counters, RedisCounters) else None
+
+
 class RateLimiter:
     def __init__(self, session: Session, *, clock: Callable[[], float] = time.time) -> None:
         self.session = session
         self.clock = clock
+        self.counters = _counters_for(session)
 
     def _window(self, seconds: int, now: float | None = None) -> int:
         return int((now if now is not None else self.clock()) // seconds)
@@ -59,8 +161,13 @@ class RateLimiter:
     def hit(self, key: str, *, window_seconds: int, now: float | None = None) -> int:
         """Count one hit and return the count in the current window; it stays counted even if the
         request then fails."""
-        stored, window = storage_key(key), self._window(window_seconds, now)
+        at = now if now is not None else self.clock()
+        stored, window = storage_key(key), self._window(window_seconds, at)
         hit = (stored, window, (window + 1) * window_seconds)
+        if self.counters is not None:
+            count = self.counters.add(stored, window, ttl=int(hit[2] - at) + 1)
+            if count is not None:
+                return count
         count = _add(self.session, *hit)
         self.session.info.setdefault(_PENDING, []).append(hit)
         return count
@@ -69,6 +176,8 @@ class RateLimiter:
         """Take back one hit of this window (an attempt counted up front turned out fine). Only
         committed with the request: if the request fails after all, the hit stays."""
         stored, window = storage_key(key), self._window(window_seconds, now)
+        if self.counters is not None:  # after the commit (forget_pending); a rollback drops it
+            self.session.info.setdefault(_FORGIVEN, []).append((self.counters, stored, window))
         row = self.session.get(RateLimitHit, (stored, window))
         if row is not None and row.count > 0:
             row.count -= 1
@@ -79,6 +188,10 @@ class RateLimiter:
 
     def count(self, key: str, *, window_seconds: int, now: float | None = None) -> int:
         window = self._window(window_seconds, now)
+        if self.counters is not None:
+            counted = self.counters.count(storage_key(key), window)
+            if counted is not None:
+                return counted
         value = self.session.scalar(
             select(RateLimitHit.count).where(
                 RateLimitHit.key == storage_key(key), RateLimitHit.window_start == window
@@ -109,12 +222,16 @@ def _add(session: Session, stored: str, window: int, expires_at: int) -> int:
 
 
 def forget_pending(session: Session) -> None:
-    """The request committed: its hits are stored."""
+    """The request committed: its hits are stored, and the hits it forgave are taken back."""
     session.info.pop(_PENDING, None)
+    for counters, stored, window in session.info.pop(_FORGIVEN, None) or []:
+        counters.take_back(stored, window)
 
 
 def persist_after_rollback(session: Session) -> None:
-    """The request rolled back: write its hits again, in a transaction of their own."""
+    """The request rolled back: write its hits again, in a transaction of their own (hits counted
+    in Redis are stored already); what it forgave stays counted."""
+    session.info.pop(_FORGIVEN, None)
     pending: list[tuple[str, int, int]] = session.info.pop(_PENDING, None) or []
     if not pending:
         return

@@ -27,7 +27,7 @@ from portal.errors import CaseNotFound, Conflict, NotFound, ProcedureNotFound, R
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.bodies import accepts_files, read_upload
+from portal.web.bodies import accepts_files
 from workflows.calendar import now as vn_now
 from workflows.calendar import today as vn_today
 from workflows.definitions import (
@@ -450,8 +450,10 @@ def add_attachment(application_id: str, request: Request, service: Applications,
     key, upload = form.get("document_key"), form.get("file")
     if not isinstance(key, str) or not isinstance(upload, UploadFile):
         raise ValidationFailed(fields={"file": "Cần gửi document_key và file (multipart/form-data)."})
-    content = read_upload(upload, service.max_file_bytes(app, key))
-    attachment, error = service.attach(app, Upload(key, upload.filename or "tep", content, size=upload.size))
+    # streamed to storage by attach(), hashed as it is written
+    attachment, error = service.attach(
+        app, Upload(key, upload.filename or "tep", size=upload.size, file=upload.file)
+    )
     if error or attachment is None:
         raise ValidationFailed(error, fields={"file": error or ""})
     return AttachmentOut(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import BinaryIO
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.applications import forms
 from portal.applications.repository import ApplicationRepository
-from portal.applications.storage import CONTENT_TYPES, FileStore, extension, sniff_ok
+from portal.applications.storage import CONTENT_TYPES, FileStore, TooLarge, extension, sniff_ok
 from portal.cases.events import note_change
 from portal.catalogue import Catalogue
 from portal.db import utcnow
@@ -31,8 +34,9 @@ def hash_token(token: str) -> str:
 class Upload:
     document_key: str
     filename: str
-    content: bytes  # at most the document's limit + 1 bytes (portal.web.bodies.read_upload)
+    content: bytes = b""  # at most the document's limit + 1 bytes (portal.web.bodies.read_upload)
     size: int | None = None  # the whole file's size, when more was sent than was read
+    file: BinaryIO | None = None  # or the file itself (a received upload): streamed to storage, not read
 
 
 @dataclass
@@ -138,21 +142,23 @@ class ApplicationService:
         allowed = ", ".join(t.upper() for t in doc.file_types)
         if ext not in doc.file_types:
             return None, f"Tệp «{upload.filename}» không đúng định dạng; chỉ nhận {allowed}."
-        if len(upload.content) == 0:
+        source = upload.file if upload.file is not None else io.BytesIO(upload.content)
+        length = source.seek(0, io.SEEK_END)
+        if length == 0:
             return None, f"Tệp «{upload.filename}» rỗng; vui lòng chọn lại tệp."
-        size = max(len(upload.content), upload.size or 0)
+        size = max(length, upload.size or 0)
         if size > doc.max_bytes:
-            size_mb = size / 1024 / 1024
-            return None, (
-                f"Tệp «{upload.filename}» có dung lượng {size_mb:.1f} MB, vượt quá giới hạn "
-                f"{doc.max_size_mb:g} MB."
-            )
-        if not sniff_ok(ext, upload.content[:16]):
+            return None, _too_large(upload.filename, size, doc)
+        source.seek(0)
+        if not sniff_ok(ext, source.read(16)):
             return None, f"Nội dung tệp «{upload.filename}» không phải là tệp {ext.upper()} hợp lệ."
         existing = [a for a in self.repo.attachments(app.id) if a.document_key == doc.key]
         if len(existing) >= doc.max_files:
             return None, f"Mỗi giấy tờ được đính kèm tối đa {doc.max_files} tệp."
-        stored = self.files.save(upload.content, ext)
+        try:  # hashed while it is written: the file is not read a second time
+            stored = self.files.save_stream(source, ext, limit=doc.max_bytes)
+        except TooLarge:  # it grew after it was measured
+            return None, _too_large(upload.filename, doc.max_bytes + 1, doc)
         attachment = self.repo.add_attachment(
             Attachment(
                 application_id=app.id,
@@ -168,11 +174,6 @@ class ApplicationService:
         if not app.is_draft:  # a supplement: the case's documents changed
             note_change(self.repo.session, app.id, "attachment_added")
         return attachment, None
-
-    def max_file_bytes(self, app: Application, document_key: str) -> int:
-        """How much of an uploaded file to read: its document's limit (0 for an unknown document)."""
-        doc = _document(self.definition_of(app), document_key)
-        return doc.max_bytes if doc is not None else 0
 
     def remove_attachment(self, app: Application, attachment_id: str) -> bool:
         self._require_draft_or_supplement(app)
@@ -196,12 +197,16 @@ class ApplicationService:
         }
         fields = {k: "" if v is None else str(v) for k, v in (app.data or {}).get("fields", {}).items()}
         checked = forms.validate(definition, applicant, fields, app.agency_id, draft=False)
-        errors = dict(checked.errors)
+        return {**checked.errors, **self.missing_documents(app)}
+
+    def missing_documents(self, app: Application) -> dict[str, str]:
+        """The required documents not attached yet (for a caller that has just validated the fields)."""
         have = {a.document_key for a in self.repo.attachments(app.id)}
-        for doc in definition.documents:
-            if doc.required and doc.key not in have:
-                errors[f"doc_{doc.key}"] = f"Vui lòng đính kèm: {doc.name.vi}."
-        return errors
+        return {
+            f"doc_{doc.key}": f"Vui lòng đính kèm: {doc.name.vi}."
+            for doc in self.definition_of(app).documents
+            if doc.required and doc.key not in have
+        }
 
     # -- submission ---------------------------------------------------------------
 
@@ -267,7 +272,7 @@ class ApplicationService:
     def timeline(self, app: Application, lang: str = "vi") -> list[TimelineEntry]:
         definition = self.definition_of(app)
         entries = []
-        for event in self.repo.events(app.id):
+        for event in loaded_events(app) or self.repo.events(app.id):
             if not event.public:
                 continue
             comment = None if (event.details or {}).get("internal_comment") else event.comment
@@ -290,6 +295,21 @@ class ApplicationService:
     def _require_draft_or_supplement(self, app: Application) -> None:
         if not (app.is_draft or app.status == "cho_bo_sung"):
             raise Conflict("Hồ sơ đã nộp không thể thay đổi giấy tờ.")
+
+
+def loaded_events(app: Application) -> list[CaseEvent] | None:
+    """The case's history when it was loaded with the case (``by_case_code`` does), else None: the
+    tracking page needs it twice (timeline, rating) and need not query it again."""
+    if "events" in sa_inspect(app).unloaded:
+        return None
+    return list(app.events)
+
+
+def _too_large(filename: str, size: int, doc: Document) -> str:
+    return (
+        f"Tệp «{filename}» có dung lượng {size / 1024 / 1024:.1f} MB, vượt quá giới hạn "
+        f"{doc.max_size_mb:g} MB."
+    )
 
 
 def _document(definition: Definition, key: str) -> Document | None:

@@ -7,10 +7,12 @@ must match the declared type, so a renamed executable is refused.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "pdf": (b"%PDF-",),
@@ -50,19 +52,42 @@ class Stored:
     sha256: str
 
 
+CHUNK = 64 * 1024
+
+
+class TooLarge(Exception):
+    """The file turned out longer than the limit it was saved with; nothing was kept."""
+
+
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def save(self, content: bytes, ext: str) -> Stored:
+        return self.save_stream(io.BytesIO(content), ext)
+
+    def save_stream(self, source: BinaryIO, ext: str, *, limit: int | None = None) -> Stored:
+        """Copy ``source`` from its start to a new file, hashing each chunk as it is written: one
+        pass over the data. More than ``limit`` bytes raises ``TooLarge`` and leaves no file."""
         key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.{ext}"
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
-        with open(tmp, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-        return Stored(key=key, size=len(content), sha256=hashlib.sha256(content).hexdigest())
+        digest, size = hashlib.sha256(), 0
+        source.seek(0)
+        try:
+            with open(tmp, "wb") as fh:
+                while chunk := source.read(CHUNK):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise TooLarge()
+                    digest.update(chunk)
+                    fh.write(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return Stored(key=key, size=size, sha256=digest.hexdigest())
 
     def path(self, key: str) -> Path:
         path = (self.root / key).resolve()

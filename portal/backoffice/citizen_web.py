@@ -22,7 +22,7 @@ from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
 from portal.web.access import grant_case_access, open_case
-from portal.web.bodies import accepts_files, read_upload
+from portal.web.bodies import accepts_files
 from portal.web.render import flash, redirect, render
 from workflows import engine
 from workflows.definitions import Definition
@@ -120,8 +120,8 @@ def supplement(
     errors: dict[str, str] = {}
     for key, value in form.multi_items():
         if key.startswith("doc_") and not isinstance(value, str) and value.filename:
-            content = read_upload(value, service.max_file_bytes(app, key[4:]))
-            _, error = service.attach(app, Upload(key[4:], value.filename, content, size=value.size))
+            # streamed to storage by attach(), hashed as it is written
+            _, error = service.attach(app, Upload(key[4:], value.filename, size=value.size, file=value.file))
             if error:
                 errors[key] = error
     ctx = _supplement_context(app, service, cases)

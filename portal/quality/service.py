@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from portal.applications.service import loaded_events
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
 from portal.quality.facts import invites_rating
@@ -118,7 +119,8 @@ class RatingService:
         if rating is not None:
             return RatingState(True, "", rating, now <= rating.editable_until)
         definition = self.registry.get(app.procedure_code, app.definition_version)
-        if not invites_rating(definition, self.repo.events(app.id)):
+        events = loaded_events(app) or self.repo.events(app.id)  # loaded with the case when tracked
+        if not invites_rating(definition, events):
             return RatingState(
                 False,
                 "Hồ sơ chưa có kết quả giải quyết. Bạn có thể đánh giá sau khi nhận kết quả "

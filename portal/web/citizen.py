@@ -21,8 +21,8 @@ from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
 from portal.web.access import load_application
-from portal.web.bodies import accepts_files, read_upload
-from portal.web.render import flash, is_htmx, redirect, render
+from portal.web.bodies import accepts_files
+from portal.web.render import flash, is_htmx, redirect, render, render_shared
 from workflows.calendar import now as vn_now
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
@@ -53,14 +53,21 @@ def set_language(request: Request, lang: str, next: str = "/") -> Response:
     return response
 
 
+# The catalogue and a procedure's page are the same for everyone with the same language: they are
+# rendered once per edition of the definitions (render_shared) and, being in-memory work that takes
+# microseconds once rendered, answered on the event loop (``async def``) without a thread-pool trip.
 @router.get("/thu-tuc")
-def catalogue_page(request: Request, catalogue: CatalogueDep, q: str = "") -> Response:
+async def catalogue_page(request: Request, catalogue: CatalogueDep, q: str = "") -> Response:
     q = q.strip()[:200]
-    hits = catalogue.search(q, _today())
-    ctx = {"q": q, "results": [h.definition for h in hits], "total": len(catalogue.procedures(_today()))}
-    if is_htmx(request) and request.headers.get("HX-Target") == "results":
-        return render(request, "citizen/catalogue.html", ctx, block="results")
-    return render(request, "citizen/catalogue.html", ctx)
+    today = _today()
+
+    def context() -> dict[str, Any]:
+        hits = catalogue.search(q, today)
+        return {"q": q, "results": [h.definition for h in hits], "total": len(catalogue.procedures(today))}
+
+    block = "results" if is_htmx(request) and request.headers.get("HX-Target") == "results" else None
+    key = (q, catalogue.edition(today))
+    return render_shared(request, "citizen/catalogue.html", key, context, block=block)
 
 
 def _procedure(catalogue: Any, slug: str) -> Definition:
@@ -71,10 +78,14 @@ def _procedure(catalogue: Any, slug: str) -> Definition:
 
 
 @router.get("/thu-tuc/{slug}")
-def procedure_page(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
+async def procedure_page(request: Request, slug: str, catalogue: CatalogueDep) -> Response:
     definition = _procedure(catalogue, slug)
-    agencies = [catalogue.agency(a) for a in definition.agencies]
-    return render(request, "citizen/procedure.html", {"d": definition, "agencies": agencies})
+
+    def context() -> dict[str, Any]:
+        return {"d": definition, "agencies": [catalogue.agency(a) for a in definition.agencies]}
+
+    key = (catalogue.generation, definition.code, definition.version)
+    return render_shared(request, "citizen/procedure.html", key, context)
 
 
 # -- application form ------------------------------------------------------------------------------
@@ -87,15 +98,14 @@ def _form_values(form: FormData) -> tuple[dict[str, str], dict[str, str], str | 
     return applicant, fields, (str(agency) if agency else None)
 
 
-def _uploads(form: FormData, definition: Definition) -> list[Upload]:
-    """The files sent for the definition's documents, each read no further than its limit + 1 byte."""
-    limits = {doc.key: doc.max_bytes for doc in definition.documents}
-    uploads = []
-    for key, value in form.multi_items():
-        if key.startswith("doc_") and isinstance(value, UploadFile) and value.filename:
-            content = read_upload(value, limits.get(key[4:], 0))
-            uploads.append(Upload(key[4:], value.filename, content, size=value.size))
-    return uploads
+def _uploads(form: FormData) -> list[Upload]:
+    """The files sent for documents: handed over as received, never read here (attach() measures
+    them, checks their first bytes and streams them to storage, hashing as it writes)."""
+    return [
+        Upload(key[4:], value.filename, size=value.size, file=value.file)
+        for key, value in form.multi_items()
+        if key.startswith("doc_") and isinstance(value, UploadFile) and value.filename
+    ]
 
 
 def _form_context(
@@ -170,7 +180,7 @@ def create_application(
 ) -> Response:
     # a plain def (thread pool): the body was received before this runs; files and database block
     definition = _procedure(catalogue, slug)
-    uploads = _uploads(form, definition)
+    uploads = _uploads(form)
     app, token = service.create_draft(definition, citizen_id=security.current_citizen_id(request))
     security.remember_draft(request, app.id, token)
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
@@ -222,7 +232,7 @@ def update_application(
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     definition = service.definition_of(app)
-    uploads = _uploads(form, definition)
+    uploads = _uploads(form)
     return _save_and_continue(request, app, token, definition, service, catalogue, form, uploads)
 
 
@@ -248,8 +258,8 @@ def _save_and_continue(
     complete = intent == "review"
     checked = service.save_draft(app, applicant, fields, agency, complete=complete)
     errors = {**checked.errors, **errors}
-    if complete and not errors:
-        errors.update({k: v for k, v in service.missing(app).items() if k.startswith("doc_")})
+    if complete and not errors:  # the fields were validated just now (save_draft): only the documents
+        errors.update(service.missing_documents(app))
     link = _resume_link(request, app, token)
     if errors:
         ctx = _form_context(

@@ -5,6 +5,10 @@ The Jinja environment itself (filters, i18n) is :data:`portal.templating.env`.
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,13 +50,85 @@ def render(
 ) -> HTMLResponse:
     ctx = base_context(request)
     ctx.update(context or {})
+    return _response(_html(template, ctx, block), status=status, headers=headers)
+
+
+def _html(template: str, ctx: dict[str, Any], block: str | None) -> str:
     if block is not None:
-        html = render_block(env, template, block, ctx)
-    else:
-        html = env.get_template(template).render(ctx)
+        return str(render_block(env, template, block, ctx))
+    return env.get_template(template).render(ctx)
+
+
+def _response(html: str, *, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status, headers=headers)
     response.headers["Vary"] = "HX-Request, Cookie"
     return response
+
+
+class SharedPages:
+    """Rendered pages that are the same for every visitor (the catalogue, a procedure's page), kept
+    per worker, without any session's bits.
+
+    A page is rendered once per key — template, block, language, path, HTMX or not, and what the
+    caller says its content depends on (the definitions in force, the search words) — with no
+    citizen, no flash message and a placeholder for the CSRF token; each request then only puts its
+    own session's token in. A visitor who is signed in or has a flash message waiting gets the page
+    rendered for them alone, as before. The placeholder is random per process, so no text a visitor
+    types can be mistaken for it on purpose. At most ``max_entries`` pages, least recently used out.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self.placeholder = f"csrf-placeholder-{secrets.token_hex(16)}"
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            html = self._pages.get(key)
+            if html is not None:
+                self._pages.move_to_end(key)
+            return html
+
+    def put(self, key: Hashable, html: str) -> None:
+        with self._lock:
+            self._pages[key] = html
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.max_entries:
+                self._pages.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def render_shared(
+    request: Request,
+    template: str,
+    key: Hashable,
+    context: Callable[[], dict[str, Any]],
+    *,
+    block: str | None = None,
+) -> HTMLResponse:
+    """``render`` for a page whose content depends only on ``key`` and the language (see
+    ``SharedPages``); ``context`` is called only when the page has to be rendered."""
+    from portal.web.security import csrf_token, current_citizen_summary
+
+    pages: SharedPages = request.app.state.shared_pages
+    personal = current_citizen_summary(request) is not None or (
+        "session" in request.scope and "flash" in request.session
+    )
+    if personal:
+        return render(request, template, context(), block=block)
+    token = csrf_token(request)
+    page_key = (template, block, i18n.current_lang.get(), request.url.path, is_htmx(request), key)
+    html = pages.get(page_key)
+    if html is None:
+        ctx = base_context(request)
+        ctx.update(context())
+        ctx.update(csrf_token=pages.placeholder, citizen=None, flash=None)
+        html = _html(template, ctx, block)
+        pages.put(page_key, html)
+    return _response(html.replace(pages.placeholder, token))
 
 
 def safe_target(url: str, fallback: str = "/") -> str:

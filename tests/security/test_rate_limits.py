@@ -7,16 +7,23 @@ Findings #1, #2, #9, #12, #13 and #14 of the security review (2026-12). Client a
 
 from __future__ import annotations
 
+import logging
 import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from portal import ratelimit, routing
 from portal.accounts.service import AccountService
-from portal.models import Application
+from portal.config import Settings
+from portal.models import Application, RateLimitHit
 from tests.builders import APPLICANT, TRANSFER, TRANSFER_FIELDS, csrf, submit_transfer, transfer_documents
+from tests.conftest import serve
 
 PASSWORD = "dung-mat-khau-1"  # noqa: S105 - a test account's password
 PHONE = "0912345678"
@@ -208,3 +215,122 @@ def test_13_the_assistant_does_not_multiply_the_tracking_budget(
         for _ in range(31)
     ]
     assert statuses[-1] == 429
+
+
+# -- the counters in Redis (PORTAL_REDIS_URL) --------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError):
+        pytest.skip("no Redis on 127.0.0.1:6379 (make test and CI start one)")
+    return client
+
+
+@pytest.fixture
+def served_with_redis(app: FastAPI, secure_settings: Settings) -> Iterator[tuple[str, FastAPI]]:
+    """The portal counting in Redis, under a namespace of its own (a fresh secret for each test)."""
+    redis_client = _redis()
+    settings = secure_settings.model_copy(
+        update={"redis_url": REDIS_URL, "secret_key": f"test-redis-{uuid.uuid4().hex}-{uuid.uuid4().hex}"}
+    )
+    with serve(settings) as served:
+        yield served
+    namespace = ratelimit.redis_namespace(settings.secret_key, settings.database_url)
+    for key in redis_client.scan_iter(f"{namespace}:*"):
+        redis_client.delete(key)
+
+
+def _redis_keys(app: FastAPI) -> list[str]:
+    settings = app.state.settings
+    namespace = ratelimit.redis_namespace(settings.secret_key, settings.database_url)
+    return [k.decode() for k in _redis().scan_iter(f"{namespace}:*")]
+
+
+def _db_hits(app: FastAPI) -> int:
+    with app.state.db.sessions() as session:
+        return len(session.scalars(select(RateLimitHit)).all())
+
+
+def test_redis_lookups_are_counted_without_a_database_write(served_with_redis: tuple[str, FastAPI]) -> None:
+    """The tracking budget holds with the counters in Redis: failed lookups (a 404 page, a raised 404
+    that rolls the request back) count, the 31st try is refused even with the right phone, no
+    rate-limit row is written, and the keys hold no address or phone in clear."""
+    url, app = served_with_redis
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=60) as web:
+        _, code = submit_transfer(web)  # type: ignore[arg-type]
+        token = csrf(web, "/tra-cuu")  # type: ignore[arg-type]
+        ip = "192.0.2.44"
+        wrong = {"csrf_token": token, "case_code": code, "phone": "0900000000"}
+        pages = {web.post("/tra-cuu", data=wrong, headers=_as(ip)).status_code for _ in range(15)}
+        raised = {
+            web.post("/ho-so/mo-bang-ma", data={**wrong, "next": "rut"}, headers=_as(ip)).status_code
+            for _ in range(15)
+        }
+        assert pages == raised == {404}
+        right = {**wrong, "phone": APPLICANT["applicant_phone"]}
+        assert web.post("/tra-cuu", data=right, headers=_as(ip)).status_code == 429
+        assert web.post("/tra-cuu", data=right, headers=_as("192.0.2.45")).status_code == 200
+    assert _db_hits(app) == 0
+    keys = _redis_keys(app)
+    assert keys and all("192.0.2" not in k and "0900000000" not in k for k in keys)
+
+
+def test_redis_sign_in_limits_and_forgiveness(served_with_redis: tuple[str, FastAPI]) -> None:
+    """Sign-in failures count in Redis; a successful sign-in takes its own attempt back after the
+    commit, so the owner is not locked out by their own successes."""
+    url, app = served_with_redis
+    _citizen(app)
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=60) as web:
+        for _ in range(8):  # more successes than the limit of failures
+            assert _login(web, PHONE, PASSWORD, "198.51.100.9") == 303
+        assert [_login(web, PHONE, "sai", "203.0.113.9") for _ in range(6)][-1] == 429
+        assert _login(web, PHONE, PASSWORD, "198.51.100.9") == 303
+    assert _db_hits(app) == 0
+
+
+def test_a_forgiven_redis_hit_stays_counted_when_the_request_rolls_back(app: FastAPI) -> None:
+    _redis()
+    counters = ratelimit.RedisCounters(REDIS_URL, f"portal:ratelimit:test-{uuid.uuid4().hex}")
+    ratelimit.use_redis(app.state.db.sessions, counters)
+    try:
+        for outcome in ("rollback", "commit"):
+            with app.state.db.sessions() as session:
+                limiter = ratelimit.RateLimiter(session)
+                assert limiter.counters is counters
+                limiter.hit(f"t:{outcome}", window_seconds=60, now=1_000_000)
+                limiter.forgive(f"t:{outcome}", window_seconds=60, now=1_000_000)
+                if outcome == "rollback":
+                    routing.roll_back(session)
+                else:
+                    routing.commit(session)
+            with app.state.db.sessions() as session:
+                left = ratelimit.RateLimiter(session).count(f"t:{outcome}", window_seconds=60, now=1_000_000)
+            assert left == (1 if outcome == "rollback" else 0), outcome
+    finally:
+        ratelimit.use_redis(app.state.db.sessions, None)
+
+
+def test_an_unreachable_redis_falls_back_to_the_database_and_says_so(
+    app: FastAPI, secure_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down (nothing listens on the port): the lookups are counted in the database, the
+    budget still holds, and the fallback is logged, never silent."""
+    settings = secure_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    caplog.set_level(logging.WARNING, logger="portal.ratelimit")
+    with serve(settings) as (url, served):
+        with httpx.Client(base_url=url, follow_redirects=False, timeout=60) as web:
+            token = csrf(web, "/tra-cuu")  # type: ignore[arg-type]
+            form = {"csrf_token": token, "case_code": "H29.41.04-261201-0001", "phone": "0900000000"}
+            statuses = [
+                web.post("/tra-cuu", data=form, headers=_as("192.0.2.77")).status_code for _ in range(31)
+            ]
+        assert statuses[:30] == [404] * 30 and statuses[30] == 429
+        assert _db_hits(served) >= 1
+    assert any("Redis did not answer" in r.getMessage() for r in caplog.records)
