@@ -131,8 +131,28 @@ class ApplicationService:
         app.agency_id = checked.agency_id
         return checked
 
-    def attach(self, app: Application, upload: Upload) -> tuple[Attachment | None, str | None]:
-        """Store one uploaded file for a document, or explain in Vietnamese why not."""
+    def attach_all(
+        self, app: Application, uploads: list[Upload]
+    ) -> tuple[list[Attachment] | None, dict[str, str]]:
+        """Store each upload, or explain at its document why not; the case's files are read once.
+        Returns the case's attachments afterwards (None when nothing was uploaded) and the errors."""
+        if not uploads:
+            return None, {}
+        have = self.repo.attachments(app.id)
+        errors: dict[str, str] = {}
+        for upload in uploads:
+            attachment, error = self.attach(app, upload, existing=have)
+            if error:
+                errors[f"doc_{upload.document_key}"] = error
+            elif attachment is not None:
+                have.append(attachment)
+        return have, errors
+
+    def attach(
+        self, app: Application, upload: Upload, *, existing: list[Attachment] | None = None
+    ) -> tuple[Attachment | None, str | None]:
+        """Store one uploaded file for a document, or explain in Vietnamese why not. ``existing``: the
+        case's attachments when the caller has them already."""
         self._require_draft_or_supplement(app)
         definition = self.definition_of(app)
         doc = _document(definition, upload.document_key)
@@ -152,8 +172,9 @@ class ApplicationService:
         source.seek(0)
         if not sniff_ok(ext, source.read(16)):
             return None, f"Nội dung tệp «{upload.filename}» không phải là tệp {ext.upper()} hợp lệ."
-        existing = [a for a in self.repo.attachments(app.id) if a.document_key == doc.key]
-        if len(existing) >= doc.max_files:
+        if existing is None:
+            existing = self.repo.attachments(app.id)
+        if sum(1 for a in existing if a.document_key == doc.key) >= doc.max_files:
             return None, f"Mỗi giấy tờ được đính kèm tối đa {doc.max_files} tệp."
         try:  # hashed while it is written: the file is not read a second time
             stored = self.files.save_stream(source, ext, limit=doc.max_bytes)
@@ -199,9 +220,10 @@ class ApplicationService:
         checked = forms.validate(definition, applicant, fields, app.agency_id, draft=False)
         return {**checked.errors, **self.missing_documents(app)}
 
-    def missing_documents(self, app: Application) -> dict[str, str]:
-        """The required documents not attached yet (for a caller that has just validated the fields)."""
-        have = {a.document_key for a in self.repo.attachments(app.id)}
+    def missing_documents(self, app: Application, attached: list[Attachment] | None = None) -> dict[str, str]:
+        """The required documents not attached yet (for a caller that has just validated the fields);
+        ``attached``: the case's attachments when the caller has them already."""
+        have = {a.document_key for a in (self.repo.attachments(app.id) if attached is None else attached)}
         return {
             f"doc_{doc.key}": f"Vui lòng đính kèm: {doc.name.vi}."
             for doc in self.definition_of(app).documents
@@ -222,17 +244,14 @@ class ApplicationService:
         now = now or utcnow()
         local_day = now.astimezone(VN_TZ).date()
         assert app.agency_id is not None
-        app.status = definition.workflow.initial
-        app.submitted_at = now
-        app.due_date = self.calendar.due_date(
+        status = definition.workflow.initial
+        due = self.calendar.due_date(
             now, working_days=definition.time_limit.working_days, same_day=definition.time_limit.same_day
         )
-        app.effective_due_date = app.due_date  # the back office moves it on pauses and apologies
-        app.applicant_name_folded = fold(app.applicant_name)[:100]
         quantity = 1
         if definition.fee.quantity_field:
             quantity = int((app.data or {}).get("fields", {}).get(definition.fee.quantity_field) or 1)
-        app.fee_amount = definition.fee.total(quantity)
+        # the history first (two INSERTs), while the case row is still as it was
         self.repo.add_event(
             CaseEvent(
                 application_id=app.id,
@@ -242,20 +261,26 @@ class ApplicationService:
                 actor_id=str(app.citizen_id) if app.citizen_id else None,
                 actor_name=app.applicant_name,
                 from_state="draft",
-                to_state=app.status,
-                details={"due_date": app.due_date.isoformat()},
+                to_state=status,
+                details={"due_date": due.isoformat()},
             )
         )
+        self.repo.session.flush()
+        # Last: the agency's daily number. Its row lock is held until the commit, so after it comes
+        # only the one UPDATE that turns the draft into the case (the history entry's label reads the
+        # code from the case: the code never changes once given).
+        number = self.repo.next_case_number(app.agency_id, local_day)
+        app.case_code = f"{app.agency_id}-{local_day:%y%m%d}-{number:04d}"
+        app.status = status
+        app.submitted_at = now
+        app.due_date = due
+        app.effective_due_date = due  # the back office moves it on pauses and apologies
+        app.applicant_name_folded = fold(app.applicant_name)[:100]
+        app.fee_amount = definition.fee.total(quantity)
         try:
             self.repo.session.flush()
         except StaleDataError as exc:
             raise Conflict("Hồ sơ này vừa được nộp trong một phiên khác.") from exc
-        # Last: the agency's daily number. Its row lock is held until the commit, so after it comes
-        # only the one UPDATE that stores the code (the history entry's label reads the code from
-        # the case: the code never changes once given).
-        number = self.repo.next_case_number(app.agency_id, local_day)
-        app.case_code = f"{app.agency_id}-{local_day:%y%m%d}-{number:04d}"
-        self.repo.session.flush()
         return app
 
     # -- tracking -----------------------------------------------------------------------

@@ -248,18 +248,15 @@ def _save_and_continue(
 ) -> Response:
     intent = str(form.get("intent") or "save")
     applicant, fields, agency = _form_values(form)
-    errors: dict[str, str] = {}
-    for upload in uploads:
-        _, error = service.attach(app, upload)
-        if error:
-            errors[f"doc_{upload.document_key}"] = error
+    attached, errors = service.attach_all(app, uploads)
     if intent.startswith("remove:"):
         service.remove_attachment(app, intent.split(":", 1)[1])
+        attached = None
     complete = intent == "review"
     checked = service.save_draft(app, applicant, fields, agency, complete=complete)
     errors = {**checked.errors, **errors}
     if complete and not errors:  # the fields were validated just now (save_draft): only the documents
-        errors.update(service.missing_documents(app))
+        errors.update(service.missing_documents(app, attached))
     link = _resume_link(request, app, token)
     if errors:
         ctx = _form_context(
