@@ -27,7 +27,7 @@ run serve demo migrate check-definitions pki mailsink-start worker-start chatbot
 # not exported to `make test` or `make bench`, whose portals run as test/production)
 run serve chatbot-run chatbot-start-bg: export PORTAL_SERVICE_TOKEN ?= dev-service-token
 
-.PHONY: help run test test-sqlite test-pg test-dates lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
+.PHONY: vendor-fonts help run test test-sqlite test-pg test-dates lint typecheck i18n i18n-extract migrate demo sysdeps uv bench serve check-definitions
 
 help:
 	@echo "make run   — set up everything and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -131,3 +131,19 @@ bench: $(STAMP)
 
 stop: ## stop the background processes `make run` started
 	-@$(MAKE) --no-print-directory bg-stop chatbot-stop 2>/dev/null
+
+# Maintainers only (not part of run/test; the result is committed): the official documents' font,
+# Tinos (metric-compatible with Times New Roman, which Decree 30/2020/NĐ-CP asks for), from the pinned
+# npm package, subset to Latin + Vietnamese so the PDFs lay out the same on every machine whatever
+# fonts it has installed. See portal/static/vendor/README.md.
+TINOS_PKG := @expo-google-fonts/tinos@0.4.2
+FONT_DIR := portal/static/vendor/fonts/tinos
+FONT_UNICODES := U+0020-007E,U+00A0-00FF,U+0102-0103,U+0110-0111,U+0128-0129,U+0168-0169,U+01A0-01A1,U+01AF-01B0,U+0300-0303,U+0309,U+0323,U+1EA0-1EF9,U+2010-2027,U+2030,U+2116,U+20AB,U+20AC,U+2190-2193,U+2212
+vendor-fonts: $(STAMP)
+	rm -rf var/vendor-fonts && mkdir -p var/vendor-fonts $(FONT_DIR)
+	cd var/vendor-fonts && npm pack --silent $(TINOS_PKG) && tar xzf *.tgz
+	for style in 400Regular 400Regular_Italic 700Bold 700Bold_Italic; do \
+	  $(VENV)/bin/pyftsubset var/vendor-fonts/package/$$style/Tinos_$$style.ttf --unicodes="$(FONT_UNICODES)" \
+	    --layout-features='kern,liga,ccmp,mark,mkmk' --name-IDs='*' --output-file=$(FONT_DIR)/Tinos-$$style.ttf; \
+	done
+	cp var/vendor-fonts/package/LICENSE_FONT $(FONT_DIR)/OFL.txt

@@ -43,3 +43,13 @@ def pdf_text(content: bytes) -> PdfText:
     assert content.startswith(b"%PDF"), content[:50]
     out = subprocess.run(["pdftotext", "-raw", "-", "-"], input=content, capture_output=True, check=True)
     return PdfText(out.stdout.decode())
+
+
+def pdf_pages(content: bytes) -> int:
+    """The page count (``pdfinfo``, poppler-utils). The documents embed their font (the vendored Tinos,
+    portal/static/vendor/fonts/tinos), so this does not depend on the fonts a machine has installed."""
+    assert content.startswith(b"%PDF"), content[:50]
+    out = subprocess.run(["pdfinfo", "-"], input=content, capture_output=True, check=True).stdout.decode()
+    match = re.search(r"^Pages:\s+(\d+)", out, re.M)
+    assert match, out
+    return int(match.group(1))

@@ -1,7 +1,8 @@
 """Official documents rendered from templates to PDF (WeasyPrint).
 
-Fonts: the PDF templates ask for fonts that carry Vietnamese glyphs
-(Noto Sans / DejaVu Sans, installed by `make`), so diacritics render.
+Font: every document embeds Tinos (Times New Roman metrics, as Decree 30/2020/NĐ-CP asks), vendored
+in portal/static/vendor/fonts/tinos and declared in templates/documents/_document.css, so the layout —
+and the page count the tests assert — is the same on every machine whatever fonts it has.
 """
 
 from __future__ import annotations

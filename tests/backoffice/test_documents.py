@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.backoffice.staff_builders import act, state_of
 from tests.builders import submit_transfer
-from tests.pdftext import PdfText
+from tests.pdftext import PdfText, pdf_pages
 from tests.pdftext import pdf_text as read_pdf
 
 
@@ -18,6 +18,7 @@ def pdf_text(client: TestClient, url: str) -> PdfText:
     response = client.get(url)
     assert response.status_code == 200, response.text[:2000]
     assert response.headers["content-type"] == "application/pdf"
+    assert pdf_pages(response.content) == 1, url  # each slip fits its page
     return read_pdf(response.content)
 
 

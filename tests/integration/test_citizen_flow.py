@@ -8,7 +8,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 
 from tests.builders import APPLICANT, PNG, TRANSFER, csrf, start_transfer, submit_transfer
-from tests.pdftext import pdf_text
+from tests.pdftext import pdf_pages, pdf_text
 
 
 def test_catalogue_search_ignores_diacritics_and_case(client: TestClient) -> None:
@@ -57,6 +57,7 @@ def test_full_flow_draft_submit_receipt_tracking(client: TestClient) -> None:
 
     pdf = client.get(f"/ho-so/{app_id}/bien-nhan.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf_pages(pdf.content) == 1  # the signature block stays with the rest (was 2 pages)
     text = pdf_text(pdf.content)
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text.upper()
     assert code in text

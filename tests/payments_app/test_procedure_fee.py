@@ -15,6 +15,7 @@ from portal.samples import tiny_pdf
 from tests.builders import APPLICANT, csrf
 from tests.payments_app.builders import attempt, ledger_sum, pay_on_sandbox, txn_ref_of
 from tests.payments_app.conftest import pdf_text
+from tests.pdftext import pdf_pages
 
 SLUG = "cap-ban-sao-van-bang"
 FIELDS = {
@@ -80,6 +81,7 @@ def test_fee_is_paid_at_submission_and_shown_to_staff_and_citizen(app: FastAPI, 
     page = client.get(receipt_url).text
     assert "Đã thanh toán" in page and "Thanh toán lệ phí</button>" not in page
     receipt = client.get(f"/ho-so/{app_id}/le-phi/bien-lai.pdf")
+    assert pdf_pages(receipt.content) == 1
     text = pdf_text(receipt.content)
     assert "BIÊN LAI THU TIỀN" in text and "Sáu nghìn đồng" in text and "Trần Thị Mai" in text
     # the case history (the citizen's timeline) says it was paid

@@ -23,6 +23,7 @@ from tests.payments_app.builders import (
     txn_ref_of,
 )
 from tests.payments_app.conftest import pdf_text
+from tests.pdftext import pdf_pages
 
 
 def _two_children(client: TestClient, world: dict[str, Any]) -> list[str]:
@@ -52,12 +53,14 @@ def test_parent_pays_two_invoices_in_one_payment(
     assert ledger_sum(app, attempt_id=paid.id) == 3_100_000
 
     receipt = client.get(f"/hoc-phi/hoa-don/{refs[0]}/bien-lai.pdf")
+    assert pdf_pages(receipt.content) == 1  # A5 landscape: nothing spills onto a second page
     text = pdf_text(receipt.content)
     assert "BIÊN LAI THU TIỀN" in text and "Nguyễn Minh An" in text
     assert "Một triệu năm trăm năm mươi nghìn đồng" in text
     receipt_link = result.text.split('href="/thanh-toan/')[1].split('"')[0]
     whole = client.get(f"/thanh-toan/{receipt_link}".replace("&amp;", "&"))
     assert whole.status_code == 200
+    assert pdf_pages(whole.content) == 1
     text = pdf_text(whole.content)
     assert "Ba triệu một trăm nghìn đồng" in text and "Nguyễn Minh Khang" in text
     # the paid invoices show as paid; nothing left to pay

@@ -21,7 +21,7 @@ from portal.signing import ResultDocument, issue_result
 from portal.signing.pki import signing_material
 from portal.signing.service import result_store
 from tests.builders import APPLICANT, TRANSFER_FIELDS, submit_transfer
-from tests.pdftext import pdf_text
+from tests.pdftext import pdf_pages, pdf_text
 
 SIGNER = "Nguyễn Văn Bình"
 
@@ -123,7 +123,9 @@ def test_pdf_text_is_vietnamese(
     app: FastAPI, issued: tuple[str, str, ResultDocument], tmp_path: Path
 ) -> None:
     _, case_code, document = issued
-    text = pdf_text(stored_pdf(app, document).read_bytes())
+    content = stored_pdf(app, document).read_bytes()
+    assert pdf_pages(content) == 1
+    text = pdf_text(content)
     for expected in (
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập – Tự do – Hạnh phúc",
