@@ -20,8 +20,19 @@ from workflows.definitions import DELIVERY_LABELS, DOCUMENT_KIND_LABELS, LEVEL_L
 TEMPLATES_DIR = ROOT / "templates"
 
 
+def _no_code(value: Any) -> Any:
+    """`finalize` of every ``{{ … }}``: a function or method is never something to show a person.
+    Jinja's ``d["items"]`` falls back to the attribute when the key is missing, which printed
+    `<built-in method items of dict …>` on the accountant's fee-notice form; now such a template bug
+    fails loudly in the tests instead of putting Python internals on a page."""
+    if callable(value) and not hasattr(value, "__html__"):
+        raise TypeError(f"a template printed a callable: {value!r:.80}")
+    return value
+
+
 def _make_env() -> Environment:
     env = Environment(
+        finalize=_no_code,
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],

@@ -118,6 +118,8 @@ def test_fee_items_and_bulk_invoices_with_adjustments(app: FastAPI, accountant: 
     form_url = f"/can-bo/thu-phi/truong/{school_id}/lop/{class_1a}/lap-thong-bao"
     page = accountant.get(form_url + "?ky=2026-12")
     assert page.status_code == 200 and "Nguyễn Minh An" in page.text
+    # nothing was submitted yet: no error at all (it once showed `<built-in method items of dict …>`)
+    assert 'class="error-message"' not in page.text and "built-in method" not in page.text
     token = csrf(accountant, form_url)
     items = [i for i in page.text.split('name="item" value="')[1:]]
     item_ids = [i.split('"')[0] for i in items]
