@@ -125,6 +125,8 @@ def _case_context(
 def _state_label(definition: Any, key: str | None) -> str:
     if not key:
         return ""
+    if key == "draft":  # before submission: not a state of the procedure's workflow
+        return "Bản nháp"
     try:
         return str(definition.workflow.state(key).label.vi)
     except KeyError:

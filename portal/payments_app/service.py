@@ -74,6 +74,42 @@ REFUND_LABELS = {
     REFUND_DONE: "VNPay đã nhận",
     REFUND_FAILED: "Không thành công",
 }
+# What people read for an attempt's history, its ledger lines and who settled it: never the stored code.
+EVENT_LABELS = {
+    "started": "Bắt đầu thanh toán",
+    "settled_ipn": "Kết quả thanh toán do cổng thanh toán báo về",
+    "settled_querydr": "Kết quả thanh toán do hệ thống hỏi lại cổng thanh toán",
+    "querydr": "Hệ thống hỏi lại cổng thanh toán",
+    "ipn_amount_mismatch": "Số tiền cổng thanh toán báo khác số tiền cần thu",
+    "querydr_amount_mismatch": "Số tiền khi hỏi lại khác số tiền cần thu",
+    "duplicate_payment": "Thanh toán trùng, chờ kiểm tra",
+    "approved": "Cán bộ xác nhận đã thanh toán",
+    "expired": "Hết hạn thanh toán",
+    "refund_requested": "Yêu cầu hoàn tiền",
+    "refund_done": "Cổng thanh toán đã nhận yêu cầu hoàn tiền",
+    "refund_failed": "Hoàn tiền không thành công",
+    "refund_unknown": "Chưa rõ kết quả hoàn tiền, cần đối chiếu với cổng thanh toán",
+}
+LEDGER_LABELS = {
+    "payment": "Thu tiền",
+    "refund": "Hoàn tiền",
+    "bank_transfer": "Chuyển khoản",
+    "adjustment": "Điều chỉnh",
+    "charge": "Khoản thu",
+}
+SETTLED_BY_LABELS = {
+    "ipn": "cổng thanh toán báo kết quả",
+    "querydr": "hệ thống hỏi lại cổng thanh toán",
+    "return": "trang kết quả thanh toán",
+    "staff": "cán bộ",
+    "system": "hệ thống",
+}
+
+
+def event_label(kind: str) -> str:
+    return EVENT_LABELS.get(kind, "Cập nhật giao dịch")
+
+
 RECHECK_AFTER = timedelta(minutes=5)  # querydr again (VNPay throttles with 94 for about 5 minutes)
 MAX_BACKOFF = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=2)  # still unanswered: left pending, listed in the daily report

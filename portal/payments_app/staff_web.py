@@ -31,7 +31,14 @@ from portal.payments_app.schools import (
     period_label,
     show_link_code,
 )
-from portal.payments_app.service import REFUND_LABELS, STATE_LABELS, PaymentService
+from portal.payments_app.service import (
+    LEDGER_LABELS,
+    REFUND_LABELS,
+    SETTLED_BY_LABELS,
+    STATE_LABELS,
+    PaymentService,
+    event_label,
+)
 from portal.payments_app.statements import RESULT_LABELS, REVIEW_RESULTS, StatementService
 from portal.payments_app.web import Payments, get_gateway
 from portal.routing import Router
@@ -121,7 +128,15 @@ def report(
         request,
         "payments/staff/report.html",
         staff,
-        {"f": findings, "stored": stored, "state_labels": STATE_LABELS, "day": day},
+        {
+            "f": findings,
+            "stored": stored,
+            "state_labels": STATE_LABELS,
+            "refund_labels": REFUND_LABELS,
+            "ledger_labels": LEDGER_LABELS,
+            "event_label": event_label,
+            "day": day,
+        },
     )
 
 
@@ -500,6 +515,9 @@ def _payment_context(
         "refundable": payments.refundable(attempt),
         "state_labels": STATE_LABELS,
         "refund_labels": REFUND_LABELS,
+        "ledger_labels": LEDGER_LABELS,
+        "settled_by_labels": SETTLED_BY_LABELS,
+        "event_label": event_label,
         "values": {},
         "errors": {},
         **extra,

@@ -395,3 +395,22 @@ def test_applicant_mails_are_rendered_by_the_outbox_with_the_dates(
     assert f"{new_date:%d/%m/%Y}" in mails[1][2] and "Chờ xác minh" in mails[1][2]
     assert re.search(rf"Ngày hẹn trước đây: [^\n]*{due:%d/%m/%Y}", mails[1][2])
     assert re.search(rf"Ngày hẹn trả kết quả mới: [^\n]*{new_date:%d/%m/%Y}", mails[1][2])
+
+
+def test_staff_history_and_declared_data_read_as_words_not_codes(
+    client: TestClient, as_role: Callable[[str], TestClient]
+) -> None:
+    """The case page is read by civil servants: no stored event codes (`draft_created`, `submitted`,
+    `result_signed`), no `draft → …`, dates as dd/mm/yyyy and options by their label."""
+    app_id, _ = submit_transfer(client)
+    assert act(as_role("tiep_nhan"), app_id, "accept").status_code == 303
+    assert act(as_role("chuyen_vien"), app_id, "appraise", comment="Đạt").status_code == 303
+    assert act(as_role("lanh_dao"), app_id, "approve").status_code == 303
+    page = as_role("lanh_dao").get(f"/can-bo/ho-so/{app_id}").text
+    history = page.split('id="history-h"')[1]
+    for code in ("draft_created", ">submitted", "result_signed", "draft →"):
+        assert code not in history, code
+    assert "Người nộp tạo bản nháp hồ sơ" in history and "Người nộp đã nộp hồ sơ trực tuyến" in history
+    assert "Ký số văn bản kết quả" in history and "Bản nháp → " in history
+    assert "14/03/2012" in page and "2012-03-14" not in page
+    assert "<dd>Lớp 7</dd>" in page  # the option's label, not a bare "7"
