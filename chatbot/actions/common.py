@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -46,3 +47,31 @@ def apologise_unavailable(dispatcher: CollectingDispatcher) -> None:
             "thông tin. Thông tin bạn đã nhập vẫn được giữ lại, bạn vui lòng thử lại sau ít phút."
         )
     )
+
+
+# Vietnam keeps UTC+7 all year (no daylight saving since 1975): the portal's API gives moments in UTC.
+VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+INVOICE_STATUS = {"unpaid": "Chưa nộp", "paid": "Đã nộp", "cancelled": "Đã hủy"}
+
+
+def local_time(value: str | None) -> str:
+    """An ISO moment from the API as people in Vietnam read it: 09:39 02/12/2026 (never raw UTC)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return f"{moment.astimezone(VN_TZ):%H:%M %d/%m/%Y}"
+
+
+def local_date(value: str | None) -> str:
+    """An ISO date (2027-02-10) as 10/02/2027."""
+    if not value:
+        return ""
+    try:
+        return f"{date.fromisoformat(value[:10]):%d/%m/%Y}"
+    except ValueError:
+        return ""

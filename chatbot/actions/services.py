@@ -10,7 +10,15 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import absolute_url, apologise_unavailable, metadata, portal_client
+from actions.common import (
+    INVOICE_STATUS,
+    absolute_url,
+    apologise_unavailable,
+    local_date,
+    local_time,
+    metadata,
+    portal_client,
+)
 from actions.forms import SKIPPED, missing
 from actions.portal import PortalRejected, PortalUnavailable
 
@@ -55,7 +63,7 @@ class ActionCaseStatus(Action):
         if timeline:
             lines.append("Diễn biến gần nhất:")
             for step in timeline[-3:]:
-                line = f"• {step.get('at', '')} {step.get('label', '')}".strip()
+                line = f"• {step.get('at_text') or local_time(step.get('at'))} {step.get('label', '')}".strip()
                 if step.get("comment"):
                     line += f": {step['comment']}"
                 lines.append(line)
@@ -150,10 +158,12 @@ class ActionSchoolFees(Action):
         lines = [f"Các khoản thu của học sinh {who}:"]
         for item in items:
             line = f"• {item.get('title')}: {item.get('amount_text') or item.get('amount')}"
-            if item.get("due_date"):
-                line += f", hạn {item['due_date']}"
-            if item.get("status"):
-                line += f" ({item['status']})"
+            due = item.get("due_date_text") or local_date(item.get("due_date"))
+            if due:
+                line += f", hạn {due}"
+            status = item.get("status_label") or INVOICE_STATUS.get(item.get("status") or "")
+            if status:
+                line += f" ({status.lower()})"
             lines.append(line)
         if data.get("total_due_text"):
             lines.append(f"Tổng cần đóng: {data['total_due_text']}")

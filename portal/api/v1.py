@@ -512,6 +512,7 @@ class ProcedureRef(BaseModel):
 
 class TimelineOut(BaseModel):
     at: datetime
+    at_text: str  # the moment in Vietnam's time, as people write it (HH:MM dd/mm/yyyy)
     label: str
     comment: str | None
 
@@ -570,7 +571,8 @@ def track_application(
         due_date=app.due_date,
         due_date_text=i18n.fmt_date(app.due_date),
         timeline=[
-            TimelineOut(at=e.at, label=e.label, comment=e.comment) for e in service.timeline(app, lang)
+            TimelineOut(at=e.at, at_text=i18n.fmt_datetime(e.at), label=e.label, comment=e.comment)
+            for e in service.timeline(app, lang)
         ],
     )
 

@@ -30,6 +30,7 @@ class InvoiceOut(BaseModel):
     amount: int
     amount_text: str
     due_date: date | None
+    due_date_text: str  # dd/mm/yyyy, "" when there is none: what the assistant says
     status: str
     status_label: str
     pay_url: str | None
@@ -87,6 +88,7 @@ def student_invoices(
             amount=i.amount,
             amount_text=i18n.money(i.amount),
             due_date=i.due_date,
+            due_date_text=i18n.fmt_date(i.due_date) if i.due_date else "",
             status=i.status,
             status_label=STATUS_LABELS.get(i.status, i.status),
             pay_url=f"{link}&chon={i.reference}" if i.status == "unpaid" else None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -117,6 +119,10 @@ def test_submit_and_track_over_api(client: TestClient) -> None:
     assert status.status_code == 200
     body = status.json()
     assert body["status"] == "cho_tiep_nhan" and body["timeline"][0]["label"].startswith("Hồ sơ được nộp")
+    # the moment in UTC for machines, and in Vietnam's time for people (the assistant shows at_text)
+    first = body["timeline"][0]
+    moment = datetime.fromisoformat(first["at"].replace("Z", "+00:00"))
+    assert first["at_text"] == f"{moment.astimezone(ZoneInfo('Asia/Ho_Chi_Minh')):%H:%M %d/%m/%Y}"
     wrong = client.get(f"/api/v1/applications/{code}", params={"phone": "0912345678"})
     assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "case_not_found"
 

@@ -39,6 +39,8 @@ def test_invoices_of_a_student(app: FastAPI, client: TestClient, world: dict[str
         "status": "unpaid",
     }
     assert item["title"].startswith("Thông báo thu tháng 12/2026")
+    # what the assistant says: the date and the status as people read them
+    assert (item["due_date_text"], item["status_label"]) == ("10/12/2026", "Chưa nộp")
     assert item["pay_url"].startswith("http://testserver/hoc-phi/hs/7901000001?k=")
 
     # the link opens the parent's page without a lookup and pays through VNPay

@@ -173,8 +173,15 @@ class FakePortal:
                     "due_date": "2026-12-05",
                     "due_date_text": "05/12/2026",
                     "timeline": [
-                        {"at": "28/11/2026 09:00", "label": "Tiếp nhận", "comment": ""},
-                        {"at": "28/11/2026 14:00", "label": "Chuyển thẩm định", "comment": "Đủ hồ sơ"},
+                        # as the portal's API answers: the moment in UTC plus its local text
+                        {
+                            "at": "2026-11-28T02:00:00Z",
+                            "at_text": "09:00 28/11/2026",
+                            "label": "Tiếp nhận",
+                            "comment": "",
+                        },
+                        # an older portal without at_text: the action converts the UTC moment itself
+                        {"at": "2026-11-28T07:00:00Z", "label": "Chuyển thẩm định", "comment": "Đủ hồ sơ"},
                     ],
                 },
             )
@@ -214,7 +221,9 @@ class FakePortal:
                             "amount": 300000,
                             "amount_text": "300.000 đ",
                             "due_date": "2026-11-30",
+                            "due_date_text": "30/11/2026",
                             "status": "unpaid",
+                            "status_label": "Chưa nộp",
                             "pay_url": "/thanh-toan/HP-11",
                         }
                     ],

@@ -82,6 +82,10 @@ async def test_case_status_answer(portal, dispatcher):
     assert portal.paths() == ["GET /api/v1/applications/H29.12.10-261128-0001?phone=0912345678"]
     answer = texts(dispatcher)
     assert "Đang thẩm định" in answer and "05/12/2026" in answer and "Chuyển thẩm định: Đủ hồ sơ" in answer
+    # moments in Vietnam's time as people write them, never the API's UTC ISO string
+    assert "• 09:00 28/11/2026 Tiếp nhận" in answer
+    assert "• 14:00 28/11/2026 Chuyển thẩm định" in answer
+    assert "2026-11-28T" not in answer and "Z " not in answer
 
 
 async def test_case_not_found_shows_portal_message(portal, dispatcher):
@@ -103,7 +107,8 @@ async def test_school_fees(portal, dispatcher):
     assert portal.paths() == ["GET /api/v1/fees/invoices?student_code=HS12345678&link_code=ABCD2345"]
     answer = texts(dispatcher)
     assert "Nguyễn Minh Khôi, lớp 7A, THCS Lê Lợi" in answer
-    assert "Học phí tháng 11: 300.000 đ, hạn 2026-11-30" in answer
+    assert "Học phí tháng 11: 300.000 đ, hạn 30/11/2026 (chưa nộp)" in answer
+    assert "2026-11-30" not in answer and "unpaid" not in answer
     assert "http://portal.test/thanh-toan/hs/HS12345678" in answer
 
 
@@ -137,3 +142,13 @@ async def test_callback_is_posted_with_conversation_id(portal, dispatcher):
         }
     ]
     assert "0987654321" in texts(dispatcher)
+
+
+def test_dates_from_the_api_are_read_in_vietnam_time():
+    from actions.common import local_date, local_time
+
+    assert local_time("2026-12-02T02:39:07.526249Z") == "09:39 02/12/2026"
+    assert local_time("2026-12-31T17:30:00+00:00") == "00:30 01/01/2027"  # the next day in Vietnam
+    assert local_time("2026-12-02T09:39:00+07:00") == "09:39 02/12/2026"
+    assert local_time("not a date") == "" and local_time(None) == ""
+    assert local_date("2027-02-10") == "10/02/2027" and local_date("") == ""
