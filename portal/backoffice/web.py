@@ -48,7 +48,7 @@ def queue(
     request: Request,
     staff: CaseWorker,
     queues: Queues,
-    hang: str = "dang-xu-ly",
+    hang: str = "",
     trang_thai: str = "",
     thu_tuc: str = "",
     han: str = "",
@@ -56,8 +56,16 @@ def queue(
     ca_da_xong: str = "",
     sau: str = "",
 ) -> Response:
+    counts = queues.counts(staff)
+    filtered = bool(trang_thai or thu_tuc or han or q or ca_da_xong or sau)
+    if hang not in QUEUES:
+        # Landing on the queues: one's own work first (UX review: everyone landed on "all cases", where a
+        # specialist's one assigned case hid among the rest), then what one's role may take, then all.
+        hang = "dang-xu-ly"
+        if not filtered:
+            hang = "cua-toi" if counts.mine else "chua-phan-cong" if counts.unassigned else "dang-xu-ly"
     params = QueueParams(
-        queue=hang if hang in QUEUES else "dang-xu-ly",
+        queue=hang,
         status=trang_thai[:40],
         procedure=thu_tuc[:20],
         deadline=han if han in DEADLINE_FILTERS else "",
@@ -68,7 +76,7 @@ def queue(
     result = queues.page(staff, params)
     ctx = {
         "result": result,
-        "counts": queues.counts(staff),
+        "counts": counts,
         "QUEUES": QUEUES,
         "params": params,
         "index": queues.index,

@@ -109,7 +109,7 @@ def test_other_agencies_cases_do_not_exist_for_a_staff_member(
     app_id, code = submit_transfer(client)
     other = as_role("other_agency")
     assert other.get(f"/can-bo/ho-so/{app_id}").status_code == 404
-    assert f"/can-bo/ho-so/{app_id}" not in other.get("/can-bo/ho-so").text
+    assert f"/can-bo/ho-so/{app_id}" not in other.get("/can-bo/ho-so?hang=dang-xu-ly").text
     assert f"/can-bo/ho-so/{app_id}" not in other.get(f"/can-bo/ho-so?q={code}").text
     token = page_csrf(other.get("/can-bo/ho-so").text)
     post = other.post(f"/can-bo/ho-so/{app_id}/thao-tac/accept", data={"csrf_token": token, "version": "1"})

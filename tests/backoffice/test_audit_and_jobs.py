@@ -107,7 +107,7 @@ def test_deadline_job_flags_late_cases_once_a_day(
         db_session.scalar(select(DeadlineAlert).where(DeadlineAlert.application_id == overdue.id)) is not None
     )
     db_session.rollback()
-    queue = as_role("chuyen_vien").get("/can-bo/ho-so").text
+    queue = as_role("chuyen_vien").get("/can-bo/ho-so?hang=dang-xu-ly").text
     assert queue.count("đã cảnh báo") == 2
 
 

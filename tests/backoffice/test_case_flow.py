@@ -333,7 +333,7 @@ def test_citizen_withdraws_while_allowed(
     assert "Hồ sơ ở trạng thái này không thể rút." in client.get(f"/ho-so/{app_id}/rut").text
     assert "Người nộp đã rút hồ sơ." in _track(client, code)
     # staff see it among closed cases only
-    assert code not in as_role("tiep_nhan").get("/can-bo/ho-so").text
+    assert code not in as_role("tiep_nhan").get("/can-bo/ho-so?hang=dang-xu-ly").text
     assert code in as_role("tiep_nhan").get("/can-bo/ho-so?trang_thai=da_rut").text
 
 
@@ -414,3 +414,5 @@ def test_staff_history_and_declared_data_read_as_words_not_codes(
     assert "Ký số văn bản kết quả" in history and "Bản nháp → " in history
     assert "14/03/2012" in page and "2012-03-14" not in page
     assert "<dd>Lớp 7</dd>" in page  # the option's label, not a bare "7"
+    # what to check (applicant, files) comes before what to do
+    assert page.index('id="applicant-h"') < page.index('id="files-h"') < page.index('id="actions-h"')

@@ -34,7 +34,7 @@ def test_queue_orders_by_deadline_and_shows_its_status(
     soon = insert_case(db_session, due=today, number=3)
     paused = insert_case(db_session, due=today - timedelta(days=1), number=4, status="cho_bo_sung")
     db_session.commit()
-    html = as_role("chuyen_vien").get("/can-bo/ho-so").text
+    html = as_role("chuyen_vien").get("/can-bo/ho-so?hang=dang-xu-ly").text
     assert _rows(html) == [overdue.case_code, paused.case_code, soon.case_code, on_time.case_code]
     badges = re.findall(r'class="badge badge-(\w+)">([^<]+)<', html)
     assert badges == [
@@ -170,6 +170,16 @@ def test_counts_per_queue(
     assert len(_rows(mine)) == 2
     reception = as_role("tiep_nhan").get("/can-bo/ho-so?hang=chua-phan-cong").text
     assert _rows(reception) == ["H29.41.04-261201-0004"]
+
+    # landing without a choice: one's own cases first, then what one's role may take, else all
+    assert "<h1>Hồ sơ: Hồ sơ của tôi</h1>" in html and len(_rows(html)) == 2
+    landing = as_role("tiep_nhan").get("/can-bo/ho-so").text
+    assert "<h1>Hồ sơ: Chưa phân công</h1>" in landing and _rows(landing) == ["H29.41.04-261201-0004"]
+    everything = as_role("chuyen_vien").get("/can-bo/ho-so?hang=dang-xu-ly").text
+    assert len(_rows(everything)) == 5
+    # the call-back requests the assistant takes are linked from reception's navigation
+    assert 'href="/can-bo/goi-lai"' in landing
+    assert 'href="/can-bo/goi-lai"' not in html  # a specialist does not handle them
 
 
 def test_search_by_code_cccd_and_name_without_accents(
