@@ -46,7 +46,15 @@ def _serious_violations(page: Any) -> list[str]:
     ]
 
 
-def test_parent_pays_two_invoices_in_chromium(app: FastAPI, live_portal: str, page: Any) -> None:
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_parent_pays_two_invoices_in_chromium(
+    app: FastAPI, live_portal: str, page: Any, viewport: dict[str, int] | None
+) -> None:
+    if viewport:
+        page.set_viewport_size(viewport)
     world = school_world(app)
     refs = [world["by_code"][code][0] for code in ("7901000001", "7901000003")]
     page.goto(f"{live_portal}/hoc-phi")
@@ -61,6 +69,23 @@ def test_parent_pays_two_invoices_in_chromium(app: FastAPI, live_portal: str, pa
     assert _serious_violations(page) == []
     for ref in refs:
         assert page.is_checked(f"#chon-{ref}")
+    if viewport:
+        # the fee list fits the phone (it was 490–510 px wide), one card per invoice with its column names
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert page.locator("td[data-label]").first.is_visible()
+        # the assistant's button is in the flow at the end, not floating over the pay button
+        toggle = page.locator(".assistant-toggle").bounding_box()
+        pay = page.get_by_role("button", name="Thanh toán các khoản đã chọn qua VNPay").bounding_box()
+        assert toggle and pay and toggle["y"] >= pay["y"] + pay["height"]
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('.assistant-toggle')).position")
+            == "static"
+        )
+    # tapping an invoice's name toggles its checkbox (it used to open the invoice)
+    page.locator(f"label[for='chon-{refs[0]}']").click()
+    assert not page.is_checked(f"#chon-{refs[0]}")
+    page.locator(f"label[for='chon-{refs[0]}']").click()
+    assert page.is_checked(f"#chon-{refs[0]}")
     page.get_by_role("button", name="Thanh toán các khoản đã chọn qua VNPay").click()
     page.wait_for_url("**/dev/vnpay/paymentv2/vpcpay.html**")
     assert page.inner_text("#amount") == "3.100.000 ₫"
