@@ -99,7 +99,7 @@ def current_code(app: FastAPI, secret: str, *, steps_ahead: int = 0) -> str:
 def forget_last_code(app: FastAPI, login_name: str) -> None:
     """Tests sign one person in several times within one 30-s step (often at a stopped clock); the
     server refuses a code of a step already used (a replay). Only builders clear that record —
-    tests of the replay rule (tests/security/test_staff_mfa.py) do not."""
+    tests of the replay rule (tests/backoffice/test_staff_mfa.py) do not."""
     with app.state.db.sessions() as session:
         session.execute(
             update(StaffMember).where(StaffMember.login == login_name).values(totp_last_step=None)
@@ -112,7 +112,7 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 (test data: build
 
 def enrol(app: FastAPI, login_name: str, secret: str = TOTP_SECRET) -> None:
     """Enrols the member in two-factor with a known secret, as the enrolment page would leave it
-    (encrypted with the app's key). The page itself is tested in tests/security/test_staff_mfa.py."""
+    (encrypted with the app's key). The page itself is tested in tests/backoffice/test_staff_mfa.py."""
     from portal.staff import totp
 
     with app.state.db.sessions() as session:
