@@ -21,7 +21,6 @@ from portal.staff.security import two_factor_roles
 from tests.backoffice.staff_builders import (
     PASSWORD,
     TOTP_SECRET,
-    create_staff,
     enrol,
     login,
     page_csrf,
