@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,15 +30,25 @@ def two_factor_roles(settings: Settings, registry: Registry) -> frozenset[str]:
     """``PORTAL_STAFF_TOTP_ROLES`` plus every role that signs a result in some workflow (an action
     with the ``issue_result`` effect): a new procedure whose signer is another role is covered
     without anyone remembering to change a setting."""
-    signing = {
-        role
-        for code in registry.codes()
-        for definition in registry.versions(code)
-        for action in definition.workflow.actions
-        if SIGNING_EFFECT in action.effects
-        for role in action.roles
-    }
-    return frozenset(settings.staff_totp_roles) | signing
+    return frozenset(settings.staff_totp_roles) | _signing_roles(registry)
+
+
+# every staff request may ask (a session without a second factor): read the definitions once per registry
+_SIGNING: weakref.WeakKeyDictionary[Registry, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _signing_roles(registry: Registry) -> frozenset[str]:
+    found = _SIGNING.get(registry)
+    if found is None:
+        found = _SIGNING[registry] = frozenset(
+            role
+            for code in registry.codes()
+            for definition in registry.versions(code)
+            for action in definition.workflow.actions
+            if SIGNING_EFFECT in action.effects
+            for role in action.roles
+        )
+    return found
 
 
 def token_hash(token: str) -> str:
