@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # back-office sessions end after this much inactivity, and this long after login in any case
     staff_session_idle_seconds: int = 1800
     staff_session_max_seconds: int = 10 * 3600
+    # roles that must sign in with a second factor (TOTP), besides every role that signs a result
+    # in a workflow (an action with the issue_result effect): see docs/identity.md
+    staff_totp_roles: list[str] = Field(default_factory=lambda: ["lanh_dao", "ke_toan", "admin"])
+    staff_totp_pending_seconds: int = 300  # between the password and the code step
 
     # request bodies (portal/web/bodies.py): a larger cap only on the routes that take files
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

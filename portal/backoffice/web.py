@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -21,13 +21,16 @@ from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.models import Application, CaseEvent
 from portal.routing import Router
 from portal.services import Services
-from portal.staff.auth import require_role
+from portal.staff import audit
+from portal.staff.auth import current_session, require_role
 from portal.staff.layout import page
 from portal.staff.models import CASE_ROLES, STAFF_ROLES, StaffMember
 from portal.staff.repository import StaffRepository
-from portal.staff.web import Staff
+from portal.staff.security import StaffSecurity
+from portal.staff.web import Security, Staff
 from portal.web import security
 from portal.web.render import flash, is_htmx, redirect
+from workflows.calendar import VN_TZ
 from workflows.calendar import today as vn_today
 from workflows.engine import ROLE_LABELS, ActionInputs, WorkflowError
 
@@ -356,17 +359,29 @@ def staff_create(request: Request, staff: Admin, service: Staff, form: Form) -> 
     except ValidationFailed as exc:
         ctx = _admin_ctx(request, member=None, values=values, errors=exc.fields)
         return page(request, "staff/admin_staff_form.html", staff, ctx, status=422)
+    audit.record(
+        request,
+        service.repo.session,
+        staff,
+        "staff.create",
+        member.login,
+        {"agency": member.agency_id, "roles": member.roles},
+    )
     flash(request, f"Đã tạo tài khoản cán bộ {member.login}.")
     return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
 
 
 @router.get("/quan-tri/can-bo/{staff_id}")
-def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
-    return _staff_edit_page(request, staff, service.get(staff_id))
+def staff_edit(request: Request, staff_id: int, staff: Admin, service: Staff, checks: Security) -> Response:
+    return _staff_edit_page(request, staff, service.get(staff_id), checks)
 
 
 def _staff_edit_page(
-    request: Request, staff: StaffMember, member: StaffMember, new_password: str | None = None
+    request: Request,
+    staff: StaffMember,
+    member: StaffMember,
+    checks: StaffSecurity,
+    new_password: str | None = None,
 ) -> Response:
     values = {
         "login": member.login,
@@ -385,6 +400,9 @@ def _staff_edit_page(
             values=values,
             errors={},
             new_password=new_password,
+            two_factor_required=checks.needs_two_factor(member),
+            codes_left=checks.recovery_codes_left(member),
+            sessions=checks.open_sessions(member.id),
         ),
     )
 
@@ -393,6 +411,7 @@ def _staff_edit_page(
 def staff_update(request: Request, staff_id: int, staff: Admin, service: Staff, form: Form) -> Response:
     member = service.get(staff_id)
     values = {**_staff_values(form), "login": member.login, "agency_id": member.agency_id}
+    before = {"full_name": member.full_name, "email": member.email or "", "roles": member.roles}
     try:
         service.update(
             member, full_name=values["full_name"], email=values["email"], roles=values["roles"], by=staff
@@ -400,25 +419,134 @@ def staff_update(request: Request, staff_id: int, staff: Admin, service: Staff, 
     except ValidationFailed as exc:
         ctx = _admin_ctx(request, member=member, values=values, errors=exc.fields)
         return page(request, "staff/admin_staff_form.html", staff, ctx, status=422)
+    after = {"full_name": member.full_name, "email": member.email or "", "roles": member.roles}
+    changed = {k: f"{_shown(before[k])} → {_shown(after[k])}" for k in before if before[k] != after[k]}
+    audit.record(request, service.repo.session, staff, "staff.update", member.login, changed)
     flash(request, "Đã lưu thông tin cán bộ.")
     return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
 
 
 @router.post("/quan-tri/can-bo/{staff_id}/trang-thai")
-def staff_set_active(request: Request, staff_id: int, staff: Admin, service: Staff, form: Form) -> Response:
+def staff_set_active(
+    request: Request, staff_id: int, staff: Admin, service: Staff, checks: Security, form: Form
+) -> Response:
     member = service.get(staff_id)
     active = str(form.get("active") or "") == "1"
     service.set_active(member, active, by=staff)
+    if not active:
+        checks.revoke_all(member, by=staff)
+    action = "staff.unlock" if active else "staff.lock"
+    audit.record(request, service.repo.session, staff, action, member.login)
     flash(request, f"Đã {'mở khoá' if active else 'khoá'} tài khoản {member.login}.")
     return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
 
 
 @router.post("/quan-tri/can-bo/{staff_id}/dat-lai-mat-khau")
-def staff_reset_password(request: Request, staff_id: int, staff: Admin, service: Staff) -> Response:
+def staff_reset_password(
+    request: Request, staff_id: int, staff: Admin, service: Staff, checks: Security
+) -> Response:
     member = service.get(staff_id)
+    password = service.reset_password(member)
+    checks.revoke_all(member, by=staff)
+    audit.record(request, service.repo.session, staff, "staff.reset_password", member.login)
     # shown in this answer only (not stored, see SecurityHeaders' no-store): the session cookie is
     # signed, not encrypted, so a password put there could be read by anyone who sees the cookie
-    return _staff_edit_page(request, staff, member, new_password=service.reset_password(member))
+    return _staff_edit_page(request, staff, member, checks, new_password=password)
+
+
+@router.post("/quan-tri/can-bo/{staff_id}/dat-lai-xac-thuc")
+def staff_reset_two_factor(
+    request: Request, staff_id: int, staff: Admin, service: Staff, checks: Security
+) -> Response:
+    """The member lost their phone and their recovery codes: they enrol again at the next sign-in."""
+    member = service.get(staff_id)
+    checks.reset(member, by=staff)
+    audit.record(request, service.repo.session, staff, "staff.reset_2fa", member.login)
+    flash(
+        request,
+        f"Đã đặt lại xác thực hai bước của {member.login}; cán bộ sẽ đăng ký lại ở lần đăng nhập tới.",
+    )
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+@router.post("/quan-tri/can-bo/{staff_id}/thu-hoi-phien")
+def staff_revoke_sessions(
+    request: Request, staff_id: int, staff: Admin, service: Staff, checks: Security
+) -> Response:
+    member = service.get(staff_id)
+    this = current_session(request)
+    ended = checks.revoke_all(member, by=staff, keep=this.id if this and member.id == staff.id else None)
+    details = {"sessions": ended}
+    audit.record(request, service.repo.session, staff, "session.revoke_all", member.login, details)
+    flash(request, f"Đã thu hồi {ended} phiên đăng nhập của {member.login}.")
+    return redirect(request, f"/can-bo/quan-tri/can-bo/{member.id}")
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+@router.get("/quan-tri/phien")
+def open_sessions(request: Request, staff: Admin, checks: Security) -> Response:
+    ctx = {"sessions": checks.open_sessions()}
+    return page(request, "staff/admin_sessions.html", staff, ctx)
+
+
+@router.post("/quan-tri/phien/{session_id}/thu-hoi")
+def revoke_session(request: Request, session_id: int, staff: Admin, checks: Security) -> Response:
+    row = checks.revoke(session_id, by=staff)
+    if row is None:
+        flash(request, "Phiên này đã kết thúc.")
+        return redirect(request, "/can-bo/quan-tri/phien")
+    member = checks.repo.get(row.staff_id)
+    target = member.login if member else str(row.staff_id)
+    details = {"session": row.id, "ip": row.client_ip or ""}
+    audit.record(request, checks.repo.session, staff, "session.revoke", target, details)
+    flash(request, f"Đã thu hồi một phiên đăng nhập của {target}.")
+    return redirect(request, "/can-bo/quan-tri/phien")
+
+
+@router.get("/quan-tri/nhat-ky-quan-tri")
+def admin_audit(
+    request: Request,
+    staff: Admin,
+    session: DbSession,
+    nguoi: str = "",
+    thao_tac: str = "",
+    tu: str = "",
+    den: str = "",
+    truoc: int | None = None,
+) -> Response:
+    filters = {"nguoi": nguoi[:100], "thao_tac": thao_tac[:40], "tu": tu[:10], "den": den[:10]}
+    errors: dict[str, str] = {}
+    since_day = _parse_date(tu) if tu.strip() else None
+    until_day = _parse_date(den) if den.strip() else None
+    if tu.strip() and since_day is None:
+        errors["tu"] = "Ngày không hợp lệ; vui lòng nhập theo dạng dd/mm/yyyy."
+    if den.strip() and until_day is None:
+        errors["den"] = "Ngày không hợp lệ; vui lòng nhập theo dạng dd/mm/yyyy."
+    rows = StaffRepository(session).audit_page(
+        before_id=truoc,
+        actor=nguoi.strip().lower() or None,
+        action=thao_tac if thao_tac in audit.ACTIONS else None,
+        since=_day_start(since_day) if since_day else None,
+        until=_day_start(until_day, plus_days=1) if until_day else None,
+    )
+    more = len(rows) > 50
+    rows = rows[:50]
+    ctx = {
+        "rows": rows,
+        "filters": filters,
+        "errors": errors,
+        "ACTIONS": audit.ACTIONS,
+        "next_before": rows[-1].id if more and rows else None,
+    }
+    return page(request, "staff/admin_audit.html", staff, ctx, status=422 if errors else 200)
+
+
+def _day_start(day: date, plus_days: int = 0) -> datetime:
+    """Midnight in Vietnam starting ``day`` (+ ``plus_days``): the audit's dates are Vietnam's."""
+    return datetime.combine(day, datetime.min.time(), VN_TZ) + timedelta(days=plus_days)
 
 
 @router.get("/quan-tri/co-quan")

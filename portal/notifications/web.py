@@ -13,6 +13,7 @@ from portal.notifications import devmail
 from portal.notifications.delivery import retry_now
 from portal.notifications.repository import OutboxRepository
 from portal.routing import Router
+from portal.staff import audit
 from portal.staff.auth import require_role
 from portal.staff.layout import page
 from portal.staff.models import StaffMember
@@ -45,6 +46,7 @@ def outbox_page(request: Request, session: DbSession, staff: Admin) -> Response:
 def outbox_retry(request: Request, email_id: int, session: DbSession, staff: Admin) -> Response:
     if not retry_now(session, email_id):
         raise NotFound("Không tìm thấy thư cần gửi lại (hoặc thư đã được gửi).")
+    audit.record(request, session, staff, "email.resend", f"#{email_id}")
     flash(request, f"Đã xếp thư #{email_id} vào hàng đợi để gửi lại.")
     return redirect(request, ADMIN_PATH)
 

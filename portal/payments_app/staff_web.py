@@ -42,6 +42,7 @@ from portal.payments_app.service import (
 from portal.payments_app.statements import RESULT_LABELS, REVIEW_RESULTS, StatementService
 from portal.payments_app.web import Payments, get_gateway
 from portal.routing import Router
+from portal.staff import audit
 from portal.staff.auth import require_role
 from portal.staff.layout import page
 from portal.staff.models import StaffMember
@@ -168,6 +169,7 @@ def new_school(request: Request, staff: Admin, session: DbSession, form: Form) -
             {"values": values, "errors": exc.fields},
             status=422,
         )
+    audit.record(request, session, staff, "school.create", school.name, {"school": school.id})
     flash(request, f"Đã thêm {school.name}. Tiếp theo: nhập danh sách học sinh và khoản thu.")
     return redirect(request, f"/can-bo/thu-phi/truong/{school.id}")
 

@@ -41,5 +41,8 @@ def seed_staff(session: Session) -> list[str]:
         )
         created.append(login)
     if created:
-        return [f"staff {', '.join(created)} / {DEMO_STAFF_PASSWORD} (log in at /can-bo/dang-nhap)"]
+        return [
+            f"staff {', '.join(created)} / {DEMO_STAFF_PASSWORD} (log in at /can-bo/dang-nhap; "
+            "lanhdao, ketoan and quantri enrol an authenticator app at their first sign-in)"
+        ]
     return []

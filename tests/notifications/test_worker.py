@@ -81,6 +81,8 @@ def test_gives_up_after_max_attempts_and_admin_can_retry(
         follow_redirects=False,
     )
     assert response.status_code == 303
+    audit = client.get("/can-bo/quan-tri/nhat-ky-quan-tri?thao_tac=email.resend").text
+    assert f"#{row.id}" in audit.split('id="admin-audit"')[1]  # the admin action is audited
     # the retry is due from the moment the portal stamped it (its own clock, not the test's)
     clock.now = max(clock.now, rows(app)[0].next_attempt_at)
     sink.reject_next = 0

@@ -228,4 +228,6 @@ def test_an_admin_adds_a_school_for_an_agency(app: FastAPI, accountant: TestClie
             follow_redirects=False,
         )
         assert done.status_code == 303
+        audit = admin.get("/can-bo/quan-tri/nhat-ky-quan-tri?thao_tac=school.create").text
+    assert "Thêm trường học" in audit and "Trường THCS Thới An" in audit  # the admin action is audited
     assert "Trường THCS Thới An" in accountant.get("/can-bo/thu-phi").text  # the agency's accountant sees it

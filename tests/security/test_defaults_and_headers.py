@@ -126,7 +126,7 @@ def test_17_a_reset_password_is_shown_once_and_never_put_in_the_cookie(
 ) -> None:
     """#17: the admin-reset password appears in the POST's answer, not in the signed session cookie."""
     target = _admin(served[1])
-    login(web, "quantri", PASSWORD)
+    login(web, "quantri", PASSWORD, app=served[1])
     edit = f"/can-bo/quan-tri/can-bo/{target}"
     token = page_csrf(web.get(edit).text)
     reset = web.post(f"{edit}/dat-lai-mat-khau", data={"csrf_token": token})
@@ -143,7 +143,7 @@ def test_17_staff_sessions_end_after_idle_time(app: FastAPI, secure_settings: Se
     short = secure_settings.model_copy(update={"staff_session_idle_seconds": 4})
     with serve(short) as (url, served), httpx.Client(base_url=url, follow_redirects=False) as web:
         _admin(served)
-        login(web, "quantri", PASSWORD)
+        login(web, "quantri", PASSWORD, app=served)
         assert web.get("/can-bo/quan-tri/can-bo").status_code == 200
         time.sleep(5.5)
         assert web.get("/can-bo/quan-tri/can-bo").status_code == 303  # back to the login page

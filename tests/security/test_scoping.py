@@ -24,18 +24,14 @@ from portal.payments_app.models import (
     StatementLine,
     Student,
 )
-from tests.backoffice.staff_builders import PASSWORD, create_staff, insert_case, page_csrf
+from tests.backoffice.staff_builders import PASSWORD, create_staff, insert_case, login, page_csrf
 from tests.payments_app.builders import PARENT_PHONE, school_world
 
 SERVICE = {"Authorization": "Bearer test-service-token"}
 
 
-def _staff_login(web: httpx.Client, login_name: str) -> None:
-    token = page_csrf(web.get("/can-bo/dang-nhap").text)
-    response = web.post(
-        "/can-bo/dang-nhap", data={"csrf_token": token, "login": login_name, "password": PASSWORD}
-    )
-    assert response.status_code == 303, response.text[:500]
+def _staff_login(web: httpx.Client, login_name: str, app: FastAPI) -> None:
+    login(web, login_name, PASSWORD, app=app)  # the password, then a code for roles that need one
 
 
 def _other_agency_school(app: FastAPI) -> dict[str, Any]:
@@ -119,12 +115,12 @@ def test_daily_report_shows_only_the_accountants_agency(app: FastAPI, portal_url
     unmatched bank-statement lines (with the payer's memo) to any ke_toan."""
     other = _other_agency_school(app)
     with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as admin:
-        _staff_login(admin, "quantri")
+        _staff_login(admin, "quantri", app)
         everything = admin.get("/can-bo/thu-phi/bao-cao").text
     assert other["memo"] in everything and other["txn_ref"] in everything and other["total"] in everything
 
     with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as accountant:
-        _staff_login(accountant, "ketoan04")
+        _staff_login(accountant, "ketoan04", app)
         report = accountant.get("/can-bo/thu-phi/bao-cao")
     assert report.status_code == 200
     for leaked in other.values():
@@ -244,7 +240,7 @@ def test_callbacks_and_transcripts_stay_in_their_agency(
     assert unrouted.status_code == routed.status_code == 201
 
     with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as outsider:
-        _staff_login(outsider, "tn02")
+        _staff_login(outsider, "tn02", app)
         listing = outsider.get("/can-bo/goi-lai").text
         for leaked in ("Nguyễn Gọi Lại", "0912555666", "Lê Có Hồ Sơ", "0912777888"):
             assert leaked not in listing, leaked
@@ -256,6 +252,6 @@ def test_callbacks_and_transcripts_stay_in_their_agency(
         assert outsider.get("/can-bo/tro-ly-ao/conv-secret-1").status_code == 404
 
     with httpx.Client(base_url=portal_url, follow_redirects=False, timeout=60) as desk:
-        _staff_login(desk, "tn04")
+        _staff_login(desk, "tn04", app)
         own = desk.get("/can-bo/goi-lai").text
         assert "Lê Có Hồ Sơ" in own and "Nguyễn Gọi Lại" not in own
