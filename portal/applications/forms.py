@@ -209,6 +209,18 @@ def validate(
 ) -> Validated:
     """Validate everything typed. With ``draft=True`` only filled values are checked."""
     result = Validated()
+    # errors are listed in the order of the page (the error summary follows it): the agency comes first
+    if agency_id and agency_id not in definition.agencies:
+        result.agency_id = None
+        result.errors["agency_id"] = "Vui lòng chọn nơi nộp hồ sơ."
+    elif len(definition.agencies) == 1:
+        result.agency_id = definition.agencies[0]
+    elif agency_id in definition.agencies:
+        result.agency_id = agency_id
+    else:
+        result.agency_id = None
+        if agency_id or not draft:
+            result.errors["agency_id"] = "Vui lòng chọn nơi nộp hồ sơ."
     for spec in APPLICANT_FIELDS:
         raw = applicant.get(spec.key, "") or ""
         value, error = validate_applicant_field(spec.key, raw, draft=draft)
@@ -223,15 +235,4 @@ def validate(
         if error:
             result.errors[f"f_{fspec.key}"] = error
             result.fields[fspec.key] = raw.strip()
-    if agency_id and agency_id not in definition.agencies:
-        result.agency_id = None
-        result.errors["agency_id"] = "Vui lòng chọn nơi nộp hồ sơ."
-    elif len(definition.agencies) == 1:
-        result.agency_id = definition.agencies[0]
-    elif agency_id in definition.agencies:
-        result.agency_id = agency_id
-    else:
-        result.agency_id = None
-        if agency_id or not draft:
-            result.errors["agency_id"] = "Vui lòng chọn nơi nộp hồ sơ."
     return result

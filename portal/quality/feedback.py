@@ -62,6 +62,18 @@ EVENT_LABELS = {
     "answer": "Cơ quan đã trả lời.",
     "reply": "Người gửi đã bổ sung thông tin.",
 }
+FORM_ORDER = (
+    "kind",
+    "case_code",
+    "procedure",
+    "agency_id",
+    "subject",
+    "content",
+    "name",
+    "phone",
+    "email",
+    "consent",
+)
 PUBLIC_COMMENTS = {"submitted", "refuse", "request_info", "answer", "reply"}  # addressed to the other side
 SUBJECT_MAX, CONTENT_MAX, CONTENT_MIN, NAME_MAX, COMMENT_MAX = 200, 4000, 10, 100, 4000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -167,7 +179,9 @@ class FeedbackService:
             )
         application_id, procedure_code, agency_id = self._subject_of(form, phone, errors, _today(now))
         if errors:
-            raise ValidationFailed(fields=errors)
+            # in the order of the form, which the error summary follows
+            order = {key: i for i, key in enumerate(FORM_ORDER)}
+            raise ValidationFailed(fields=dict(sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))))
         received = self.calendar.effective_receipt_day(now)
         feedback = Feedback(
             code=self._new_code(now),

@@ -74,7 +74,26 @@ def test_form_errors_are_announced_and_linked(page: Any) -> None:
     page.get_by_role("button", name="Tiếp tục: xem lại hồ sơ").click()
     page.wait_for_selector(".error-summary")
     assert page.input_value("#applicant_full_name") == "Trần Thị Mai"
+    # GOV.UK's pattern: "Lỗi:" in the title, the summary focused, its links in the order of the page
+    assert page.title().startswith("Lỗi: ")
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    targets = page.eval_on_selector_all(".error-summary a", "links => links.map(a => a.hash.slice(1))")
+    on_page = page.evaluate(
+        "ids => ids.map(id => document.getElementById(id)).filter(Boolean)"
+        ".sort((a, b) => a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1)"
+        ".map(e => e.id)",
+        targets,
+    )
+    assert targets[0] == "agency_id" and targets == on_page
+    # jumping to a field keeps its label in view
     page.click(".error-summary a[href='#applicant_cccd']")
+    label = page.locator("label[for='applicant_cccd']").bounding_box()
+    assert label and label["y"] >= 0
+    # a corrected choice loses its stale message before the next submit
+    assert page.locator("#agency_id-error").count() == 1
+    page.select_option("#agency_id", index=1)
+    assert page.locator("#agency_id-error").count() == 0
+    assert page.get_attribute("#agency_id", "aria-invalid") is None
     assert not axe_violations(page), describe(axe_violations(page))
 
 
