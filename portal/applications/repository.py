@@ -11,25 +11,42 @@ from sqlalchemy.orm import Session, selectinload
 from portal.cases.events import record_event
 from portal.models import Application, Attachment, CaseEvent, CaseSequence
 
+_LOCKED = "applications_locked"  # session.info key: (transaction, ids of the applications it locked)
+
 
 class ApplicationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, application_id: str) -> Application | None:
-        return self.session.get(Application, application_id)
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
-    def get_for_update(self, application_id: str) -> Application | None:
-        stmt = select(Application).where(Application.id == application_id)
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+    def _locked(self) -> set[str]:
+        """Ids of the applications the current transaction holds a row lock on."""
+        transaction = self.session.get_transaction()
+        held = self.session.info.get(_LOCKED)
+        if held is None or held[0] is not transaction:
+            held = self.session.info[_LOCKED] = (transaction, set())
+        return held[1]  # type: ignore[no-any-return]
+
+    def get(self, application_id: str, *, for_update: bool = False) -> Application | None:
+        """The application; ``for_update``: read under a row lock (PostgreSQL; SQLite's write lock is
+        taken at BEGIN), in the same one SELECT, for a request that is about to change it."""
+        if not for_update or not self._postgresql():
+            return self.session.get(Application, application_id)
+        app = self.session.get(Application, application_id, with_for_update=True)
+        if app is not None:
+            self._locked().add(app.id)
+        return app
 
     def lock(self, app: Application) -> None:
         """Re-read ``app`` under a row lock (PostgreSQL; SQLite's write lock is taken at BEGIN):
-        a second request for the same row waits here and then sees what the first one committed."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.refresh(app, with_for_update=True)
+        a second request for the same row waits here and then sees what the first one committed.
+        Nothing to do when this transaction read it under the lock already (``get(for_update=True)``)."""
+        if not self._postgresql() or app.id in self._locked():
+            return
+        self.session.refresh(app, with_for_update=True)
+        self._locked().add(app.id)
 
     def by_case_code(self, case_code: str) -> Application | None:
         stmt = (
@@ -52,8 +69,9 @@ class ApplicationRepository:
         return list(self.session.scalars(stmt))
 
     def add(self, application: Application) -> Application:
+        """Added to the unit of work; written with the rest of it at the next flush (one INSERT with
+        everything the request set on it, not an INSERT then an UPDATE)."""
         self.session.add(application)
-        self.session.flush()
         return application
 
     def add_event(self, event: CaseEvent) -> CaseEvent:
@@ -64,9 +82,13 @@ class ApplicationRepository:
         return list(self.session.scalars(stmt))
 
     def add_attachment(self, attachment: Attachment) -> Attachment:
+        """Added to the unit of work: a form's files are written by one INSERT at the next flush."""
         self.session.add(attachment)
-        self.session.flush()
         return attachment
+
+    def is_new(self, application: Application) -> bool:
+        """Created in this unit of work and not written yet: it has no rows of its own in the database."""
+        return application in self.session.new
 
     def attachments(self, application_id: str) -> list[Attachment]:
         stmt = (
