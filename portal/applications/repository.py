@@ -98,6 +98,13 @@ class ApplicationRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def attached_document_keys(self, application_id: str) -> set[str]:
+        """The documents the application has a file for (the keys only: no attachment is loaded)."""
+        stmt = select(Attachment.document_key).where(
+            Attachment.application_id == application_id, Attachment.removed_at.is_(None)
+        )
+        return set(self.session.scalars(stmt))
+
     def attachment(self, application_id: str, attachment_id: str) -> Attachment | None:
         stmt = select(Attachment).where(
             Attachment.id == attachment_id,

@@ -226,7 +226,10 @@ class ApplicationService:
     def missing_documents(self, app: Application, attached: list[Attachment] | None = None) -> dict[str, str]:
         """The required documents not attached yet (for a caller that has just validated the fields);
         ``attached``: the case's attachments when the caller has them already."""
-        have = {a.document_key for a in (self.repo.attachments(app.id) if attached is None else attached)}
+        if attached is None:
+            have = self.repo.attached_document_keys(app.id)
+        else:
+            have = {a.document_key for a in attached}
         return {
             f"doc_{doc.key}": f"Vui lòng đính kèm: {doc.name.vi}."
             for doc in self.definition_of(app).documents
