@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +17,8 @@ _LOCKED = "applications_locked"  # session.info key: (transaction, ids of the ap
 class ApplicationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # documents with files, read with the application under its lock; used once (see below)
+        self._documents: dict[str, set[str]] = {}
 
     def _postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
@@ -27,17 +29,38 @@ class ApplicationRepository:
         held = self.session.info.get(_LOCKED)
         if held is None or held[0] is not transaction:
             held = self.session.info[_LOCKED] = (transaction, set())
-        return held[1]  # type: ignore[no-any-return]
+        return held[1]
 
     def get(self, application_id: str, *, for_update: bool = False) -> Application | None:
         """The application; ``for_update``: read under a row lock (PostgreSQL; SQLite's write lock is
-        taken at BEGIN), in the same one SELECT, for a request that is about to change it."""
-        if not for_update or not self._postgresql():
+        taken at BEGIN) for a request that is about to change it, in the same one SELECT as the
+        documents it has files for (what a submission checks next: ``attached_document_keys``)."""
+        if not for_update:
             return self.session.get(Application, application_id)
-        app = self.session.get(Application, application_id, with_for_update=True)
-        if app is not None:
-            self._locked().add(app.id)
-        return app
+        postgresql = self._postgresql()
+        keys = (
+            select(
+                func.string_agg(Attachment.document_key, ",")
+                if postgresql
+                else func.group_concat(Attachment.document_key, ",")
+            )
+            .where(Attachment.application_id == Application.id, Attachment.removed_at.is_(None))
+            .scalar_subquery()
+        )
+        stmt = (
+            select(Application, keys)
+            .where(Application.id == application_id)
+            .execution_options(populate_existing=True)
+        )
+        if postgresql:
+            stmt = stmt.with_for_update(of=Application)
+        row = self.session.execute(stmt).first()
+        if row is None:
+            return None
+        app, documents = row
+        self._locked().add(app.id)
+        self._documents[app.id] = set(documents.split(",")) if documents else set()
+        return app  # type: ignore[no-any-return]
 
     def lock(self, app: Application) -> None:
         """Re-read ``app`` under a row lock (PostgreSQL; SQLite's write lock is taken at BEGIN):
@@ -99,7 +122,12 @@ class ApplicationRepository:
         return list(self.session.scalars(stmt))
 
     def attached_document_keys(self, application_id: str) -> set[str]:
-        """The documents the application has a file for (the keys only: no attachment is loaded)."""
+        """The documents the application has a file for (the keys only: no attachment is loaded).
+        Right after ``get(for_update=True)`` they come from that same SELECT (once: a later call reads
+        them again, in case files were added or removed since)."""
+        known = self._documents.pop(application_id, None)
+        if known is not None:
+            return known
         stmt = select(Attachment.document_key).where(
             Attachment.application_id == application_id, Attachment.removed_at.is_(None)
         )
