@@ -22,12 +22,16 @@ from portal.cases.models import CaseChange
 from portal.models import Application, Attachment, CaseEvent
 from tests.builders import APPLICANT, TRANSFER, TRANSFER_FIELDS, csrf, transfer_documents
 
+RAW: list[str] = []  # the last test's statements as sent
+
 
 @pytest.fixture
 def statements(app: FastAPI) -> Iterator[list[str]]:
     seen: list[str] = []
+    RAW.clear()
 
     def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        RAW.append(" ".join(statement.split()))
         words = statement.split()
         verb = words[0].upper()
         if verb in ("SELECT", "INSERT", "UPDATE", "DELETE"):
@@ -73,6 +77,7 @@ def test_a_submission_costs_four_statements_then_five(
     ], statements
 
     statements.clear()
+    RAW.clear()
     submitted = client.post(f"/ho-so/{app_id}/nop", data={"csrf_token": token}, follow_redirects=False)
     assert submitted.status_code == 303 and submitted.headers["location"] == f"/ho-so/{app_id}/bien-nhan"
     # the draft read once, with the documents it has files for (under its row lock on PostgreSQL),
@@ -85,6 +90,8 @@ def test_a_submission_costs_four_statements_then_five(
         "INSERT case_sequences",
         "UPDATE applications",
     ], statements
+    if app.state.db.engine.dialect.name == "postgresql":  # SQLite: the write lock was taken at BEGIN
+        assert RAW[0].endswith("FOR UPDATE OF applications"), RAW[0]
 
     with app.state.db.sessions() as session:
         case = session.get(Application, app_id)
