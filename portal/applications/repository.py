@@ -4,32 +4,72 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from portal.cases.events import record_event
 from portal.models import Application, Attachment, CaseEvent, CaseSequence
 
+_LOCKED = "applications_locked"  # session.info key: (transaction, ids of the applications it locked)
+
 
 class ApplicationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # documents with files, read with the application under its lock; used once (see below)
+        self._documents: dict[str, set[str]] = {}
 
-    def get(self, application_id: str) -> Application | None:
-        return self.session.get(Application, application_id)
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
-    def get_for_update(self, application_id: str) -> Application | None:
-        stmt = select(Application).where(Application.id == application_id)
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+    def _locked(self) -> set[str]:
+        """Ids of the applications the current transaction holds a row lock on."""
+        transaction = self.session.get_transaction()
+        held = self.session.info.get(_LOCKED)
+        if held is None or held[0] is not transaction:
+            held = self.session.info[_LOCKED] = (transaction, set())
+        return held[1]
+
+    def get(self, application_id: str, *, for_update: bool = False) -> Application | None:
+        """The application; ``for_update``: read under a row lock (PostgreSQL; SQLite's write lock is
+        taken at BEGIN) for a request that is about to change it, in the same one SELECT as the
+        documents it has files for (what a submission checks next: ``attached_document_keys``)."""
+        if not for_update:
+            return self.session.get(Application, application_id)
+        postgresql = self._postgresql()
+        keys = (
+            select(
+                func.string_agg(Attachment.document_key, ",")
+                if postgresql
+                else func.group_concat(Attachment.document_key, ",")
+            )
+            .where(Attachment.application_id == Application.id, Attachment.removed_at.is_(None))
+            .scalar_subquery()
+        )
+        stmt = (
+            select(Application, keys)
+            .where(Application.id == application_id)
+            .execution_options(populate_existing=True)
+        )
+        if postgresql:
+            stmt = stmt.with_for_update(of=Application)
+        row = self.session.execute(stmt).first()
+        if row is None:
+            return None
+        app, documents = row
+        self._locked().add(app.id)
+        self._documents[app.id] = set(documents.split(",")) if documents else set()
+        return app  # type: ignore[no-any-return]
 
     def lock(self, app: Application) -> None:
         """Re-read ``app`` under a row lock (PostgreSQL; SQLite's write lock is taken at BEGIN):
-        a second request for the same row waits here and then sees what the first one committed."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.refresh(app, with_for_update=True)
+        a second request for the same row waits here and then sees what the first one committed.
+        Nothing to do when this transaction read it under the lock already (``get(for_update=True)``)."""
+        if not self._postgresql() or app.id in self._locked():
+            return
+        self.session.refresh(app, with_for_update=True)
+        self._locked().add(app.id)
 
     def by_case_code(self, case_code: str) -> Application | None:
         stmt = (
@@ -52,8 +92,9 @@ class ApplicationRepository:
         return list(self.session.scalars(stmt))
 
     def add(self, application: Application) -> Application:
+        """Added to the unit of work; written with the rest of it at the next flush (one INSERT with
+        everything the request set on it, not an INSERT then an UPDATE)."""
         self.session.add(application)
-        self.session.flush()
         return application
 
     def add_event(self, event: CaseEvent) -> CaseEvent:
@@ -64,9 +105,13 @@ class ApplicationRepository:
         return list(self.session.scalars(stmt))
 
     def add_attachment(self, attachment: Attachment) -> Attachment:
+        """Added to the unit of work: a form's files are written by one INSERT at the next flush."""
         self.session.add(attachment)
-        self.session.flush()
         return attachment
+
+    def is_new(self, application: Application) -> bool:
+        """Created in this unit of work and not written yet: it has no rows of its own in the database."""
+        return application in self.session.new
 
     def attachments(self, application_id: str) -> list[Attachment]:
         stmt = (
@@ -75,6 +120,18 @@ class ApplicationRepository:
             .order_by(Attachment.created_at, Attachment.id)
         )
         return list(self.session.scalars(stmt))
+
+    def attached_document_keys(self, application_id: str) -> set[str]:
+        """The documents the application has a file for (the keys only: no attachment is loaded).
+        Right after ``get(for_update=True)`` they come from that same SELECT (once: a later call reads
+        them again, in case files were added or removed since)."""
+        known = self._documents.pop(application_id, None)
+        if known is not None:
+            return known
+        stmt = select(Attachment.document_key).where(
+            Attachment.application_id == application_id, Attachment.removed_at.is_(None)
+        )
+        return set(self.session.scalars(stmt))
 
     def attachment(self, application_id: str, attachment_id: str) -> Attachment | None:
         stmt = select(Attachment).where(

@@ -138,7 +138,8 @@ class ApplicationService:
         Returns the case's attachments afterwards (None when nothing was uploaded) and the errors."""
         if not uploads:
             return None, {}
-        have = self.repo.attachments(app.id)
+        # a draft created by this request has no files yet: nothing to read
+        have = [] if self.repo.is_new(app) else self.repo.attachments(app.id)
         errors: dict[str, str] = {}
         for upload in uploads:
             attachment, error = self.attach(app, upload, existing=have)
@@ -182,6 +183,8 @@ class ApplicationService:
             return None, _too_large(upload.filename, doc.max_bytes + 1, doc)
         attachment = self.repo.add_attachment(
             Attachment(
+                id=new_id(),  # known now: the row is written with the others at the next flush
+                created_at=utcnow(),  # the form's order, whatever the order the rows are written in
                 application_id=app.id,
                 document_key=doc.key,
                 filename=_safe_name(upload.filename),
@@ -223,7 +226,10 @@ class ApplicationService:
     def missing_documents(self, app: Application, attached: list[Attachment] | None = None) -> dict[str, str]:
         """The required documents not attached yet (for a caller that has just validated the fields);
         ``attached``: the case's attachments when the caller has them already."""
-        have = {a.document_key for a in (self.repo.attachments(app.id) if attached is None else attached)}
+        if attached is None:
+            have = self.repo.attached_document_keys(app.id)
+        else:
+            have = {a.document_key for a in attached}
         return {
             f"doc_{doc.key}": f"Vui lòng đính kèm: {doc.name.vi}."
             for doc in self.definition_of(app).documents

@@ -22,10 +22,11 @@ NOT_YOURS = "Không tìm thấy hồ sơ, hoặc bạn không có quyền xem h�
 
 
 def load_application(
-    request: Request, application_id: str, service: ApplicationService
+    request: Request, application_id: str, service: ApplicationService, *, for_update: bool = False
 ) -> tuple[Application, str | None]:
-    """The application and the draft token the request carries (owner or private link only)."""
-    app = service.repo.get(application_id)
+    """The application and the draft token the request carries (owner or private link only).
+    ``for_update``: read under a row lock, for a request that changes it (e.g. submits it)."""
+    app = service.repo.get(application_id, for_update=for_update)
     token = security.draft_token(request, application_id)
     if app is None or not service.may_access(
         app, citizen_id=security.current_citizen_id(request), token=token

@@ -344,7 +344,9 @@ def _review_context(
 
 @router.post("/ho-so/{application_id}/nop")
 def submit(request: Request, application_id: str, service: Applications, catalogue: CatalogueDep) -> Response:
-    app, token = load_application(request, application_id, service)
+    # read under the row lock at once: a double-clicked "Nộp hồ sơ" waits here for the first click's
+    # commit, then sees the case and is sent to its receipt (one SELECT, not a read and a re-read)
+    app, token = load_application(request, application_id, service, for_update=True)
     if not app.is_draft:
         return redirect(request, f"/ho-so/{app.id}/bien-nhan")
     try:
