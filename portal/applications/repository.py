@@ -9,12 +9,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from portal.cases.events import record_event
-from portal.models import Application, Attachment, CaseEvent, CaseSequence
+from portal.models import Application, Attachment, CaseEvent, CaseSequence, Citizen
 
 
 class ApplicationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def citizen(self, citizen_id: int) -> Citizen | None:
+        return self.session.get(Citizen, citizen_id)
 
     def get(self, application_id: str) -> Application | None:
         return self.session.get(Application, application_id)
