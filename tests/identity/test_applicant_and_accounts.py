@@ -19,8 +19,8 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.models import Application, Citizen
 from tests.builders import APPLICANT, TRANSFER_FIELDS, start_transfer
-from tests.identity.conftest import Clock, csrf, pick_citizen, provider_redirect, sign_in
 from tests.conftest import OTHER_APPS
+from tests.identity.conftest import Clock, csrf, pick_citizen, provider_redirect, sign_in
 
 MAI = {"applicant_full_name": "Trần Thị Mai", "applicant_cccd": "079185012345"}
 
@@ -57,7 +57,9 @@ def test_the_form_shows_name_pid_and_birth_date_from_the_identity_read_only(idp_
     assert " readonly" not in _input(page, "applicant_phone")  # the rest is the citizen's to type
 
 
-def test_a_forged_post_cannot_change_the_applicants_name_or_pid(idp_client: TestClient, idp_app: FastAPI) -> None:
+def test_a_forged_post_cannot_change_the_applicants_name_or_pid(
+    idp_client: TestClient, idp_app: FastAPI
+) -> None:
     sign_in(idp_client)
     r = start_transfer(idp_client, applicant_full_name="Lê Văn Giả", applicant_cccd="001099999999")
     assert r.status_code == 303, r.text[:500]
@@ -86,13 +88,17 @@ def test_a_forged_post_cannot_change_the_applicants_name_or_pid(idp_client: Test
     stored = _application(idp_app, app_id)
     assert (stored.applicant_name, stored.applicant_cccd) == ("Trần Thị Mai", "079185012345")
     review = idp_client.get(f"/ho-so/{app_id}/xem-lai")
-    submitted = idp_client.post(f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False)
+    submitted = idp_client.post(
+        f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False
+    )
     assert submitted.status_code == 303
     case = _application(idp_app, app_id)
     assert case.case_code and case.applicant_name == "Trần Thị Mai"
 
 
-def test_anonymous_and_password_applicants_still_type_their_own_block(idp_client: TestClient, idp_app: FastAPI) -> None:
+def test_anonymous_and_password_applicants_still_type_their_own_block(
+    idp_client: TestClient, idp_app: FastAPI
+) -> None:
     r = start_transfer(idp_client, applicant_full_name="Phạm Văn Bình", applicant_cccd="079090001111")
     app_id = r.headers["location"].split("/")[2]
     stored = _application(idp_app, app_id)
@@ -174,7 +180,9 @@ def test_a_link_needs_a_signed_in_account(idp_client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def strict_app(app: FastAPI, settings: Settings, module_clock: Clock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def strict_app(
+    app: FastAPI, settings: Settings, module_clock: Clock, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
     """Password sign-in turned off by the operator, and ward H29.41.04 requiring the identity."""
     definitions = tmp_path_factory.mktemp("definitions")
     shutil.copytree(settings.definitions_dir, definitions, dirs_exist_ok=True)
@@ -185,7 +193,9 @@ def strict_app(app: FastAPI, settings: Settings, module_clock: Clock, tmp_path_f
     (definitions / "agencies.yaml").write_text(yaml.safe_dump(agencies, allow_unicode=True), encoding="utf-8")
     strict = settings.model_copy(update={"password_sign_in": False, "definitions_dir": Path(definitions)})
     built = create_app(strict, clock=module_clock)
-    built.state.oidc_client.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=built), base_url="http://testserver")
+    built.state.oidc_client.http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=built), base_url="http://testserver"
+    )
     OTHER_APPS.append(built)
     yield built
     OTHER_APPS.remove(built)
@@ -197,19 +207,25 @@ def test_an_operator_can_turn_password_sign_in_off(strict_app: FastAPI, clock: C
         page = client.get("/dang-nhap")
         assert 'name="password"' not in page.text
         assert "Đăng nhập bằng VNeID / định danh điện tử" in page.text
-        r = client.post("/dang-nhap", data={"csrf_token": csrf(page.text), "login": "0912345678", "password": "x"})
+        r = client.post(
+            "/dang-nhap", data={"csrf_token": csrf(page.text), "login": "0912345678", "password": "x"}
+        )
         assert r.status_code == 403
         assert "vui lòng đăng nhập bằng VNeID" in r.text
         assert client.get("/dang-ky").status_code == 403
 
 
-def test_an_agency_that_requires_the_identity_refuses_unverified_submissions(strict_app: FastAPI, clock: Clock) -> None:
+def test_an_agency_that_requires_the_identity_refuses_unverified_submissions(
+    strict_app: FastAPI, clock: Clock
+) -> None:
     with TestClient(strict_app, base_url="http://testserver") as client:
         r = start_transfer(client)  # anonymous, to H29.41.04
         app_id = r.headers["location"].split("/")[2]
         review = client.get(f"/ho-so/{app_id}/xem-lai")
         assert "chỉ nhận hồ sơ trực tuyến của người đăng nhập bằng VNeID" in review.text
-        refused = client.post(f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False)
+        refused = client.post(
+            f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False
+        )
         assert refused.status_code == 422
         assert _application(strict_app, app_id).case_code is None
 
@@ -218,6 +234,8 @@ def test_an_agency_that_requires_the_identity_refuses_unverified_submissions(str
         app_id = r.headers["location"].split("/")[2]
         review = client.get(f"/ho-so/{app_id}/xem-lai")
         assert "chỉ nhận hồ sơ trực tuyến" not in review.text
-        done = client.post(f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False)
+        done = client.post(
+            f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False
+        )
         assert done.status_code == 303
         assert _application(strict_app, app_id).case_code

@@ -179,7 +179,9 @@ async def test_alg_none_is_refused(client: OidcClient) -> None:
         await verify(client, _unsigned({"alg": "none"}, good_claims()))
 
 
-async def test_hs256_signed_with_the_public_key_is_refused(client: OidcClient, provider: FakeProvider) -> None:
+async def test_hs256_signed_with_the_public_key_is_refused(
+    client: OidcClient, provider: FakeProvider
+) -> None:
     """The classic confusion: the public key (known to all) used as an HMAC secret."""
     public_pem = provider.key.as_pem(private=False)
     unsigned = _unsigned({"alg": "HS256", "kid": provider.key.kid}, good_claims()).rsplit(".", 1)[0]
@@ -230,7 +232,9 @@ async def test_at_hash_must_match_the_access_token(client: OidcClient, provider:
         await verify(client, token)
 
 
-@pytest.mark.parametrize("pid", ["07918501234", "0791850123456", "07918501234a", "０７９１８５０１２３４５", "099185012345", ""])
+@pytest.mark.parametrize(
+    "pid", ["07918501234", "0791850123456", "07918501234a", "０７９１８５０１２３４５", "099185012345", ""]
+)
 async def test_a_token_without_a_valid_personal_identification_number_gives_no_identity(
     client: OidcClient, provider: FakeProvider, pid: str
 ) -> None:

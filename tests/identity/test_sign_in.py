@@ -32,7 +32,11 @@ def test_first_sign_in_creates_the_account_keyed_by_the_pid(idp_client: TestClie
     assert r.status_code == 303
     assert r.headers["location"] == "/thu-tuc"
     [citizen] = _citizens(idp_app)
-    assert (citizen.pid, citizen.full_name, citizen.birth_date) == ("079185012345", "Trần Thị Mai", date(1985, 3, 12))
+    assert (citizen.pid, citizen.full_name, citizen.birth_date) == (
+        "079185012345",
+        "Trần Thị Mai",
+        date(1985, 3, 12),
+    )
     assert citizen.phone is None and citizen.password_hash == ""  # no password: the provider only
     page = idp_client.get("/tai-khoan/ho-so")
     assert "Tài khoản đã xác thực bằng định danh điện tử" in page.text
@@ -73,7 +77,9 @@ def test_a_replayed_authorization_code_is_refused_even_with_a_fresh_state(
     code = parse_qs(urlsplit(used).query)["code"][0]
 
     state = parse_qs(urlsplit(provider_redirect(idp_client)).query)["state"][0]
-    r = idp_client.get("/dang-nhap/dinh-danh/ket-qua", params={"code": code, "state": state}, follow_redirects=False)
+    r = idp_client.get(
+        "/dang-nhap/dinh-danh/ket-qua", params={"code": code, "state": state}, follow_redirects=False
+    )
     assert r.status_code == 400
     assert "Không xác thực được danh tính điện tử" in r.text
     assert not _signed_in(idp_client)
@@ -97,15 +103,22 @@ def test_the_token_endpoint_refuses_a_code_twice_and_revokes_what_it_gave(
     code = provider.grant("dev-vneid-0003", params)
     auth = (DEV_CLIENT_ID, DEV_OIDC_CLIENT_SECRET)
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": provider.redirect_uri}
-    assert idp_client.post("/dev/oidc/token", data={**form, "code_verifier": "w" * 64}, auth=auth).status_code == 400
+    assert (
+        idp_client.post("/dev/oidc/token", data={**form, "code_verifier": "w" * 64}, auth=auth).status_code
+        == 400
+    )
     # a failed PKCE check spends the code too
     code = provider.grant("dev-vneid-0003", params)
-    first = idp_client.post("/dev/oidc/token", data={**form, "code": code, "code_verifier": verifier}, auth=auth)
+    first = idp_client.post(
+        "/dev/oidc/token", data={**form, "code": code, "code_verifier": verifier}, auth=auth
+    )
     assert first.status_code == 200
     access = first.json()["access_token"]
     bearer = {"Authorization": f"Bearer {access}"}
     assert idp_client.get("/dev/oidc/userinfo", headers=bearer).json()["pid"] == "001090004567"
-    again = idp_client.post("/dev/oidc/token", data={**form, "code": code, "code_verifier": verifier}, auth=auth)
+    again = idp_client.post(
+        "/dev/oidc/token", data={**form, "code": code, "code_verifier": verifier}, auth=auth
+    )
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
     assert idp_client.get("/dev/oidc/userinfo", headers=bearer).status_code == 401
