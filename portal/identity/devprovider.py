@@ -149,6 +149,7 @@ class DevProvider:
     def grant(self, subject: str, params: dict[str, str]) -> str:
         code = secrets.token_urlsafe(32)
         with self._lock:
+            self._forget_old()
             self._grants[code] = _Grant(
                 citizen=self.citizens[subject],
                 redirect_uri=params["redirect_uri"],
@@ -157,6 +158,16 @@ class DevProvider:
                 expires_at=self.now() + CODE_TTL_SECONDS,
             )
         return code
+
+    def _forget_old(self) -> None:
+        """Codes and tokens an hour past their expiry are dropped (the provider runs for days in
+        `make run`); a code used within the hour is still recognised as replayed."""
+        horizon = self.now() - 3600
+        for table in (self._grants, self._used):
+            for code in [c for c, g in table.items() if g.expires_at < horizon]:
+                del table[code]
+        for token in [t for t, (_, exp) in self._access.items() if exp < horizon]:
+            del self._access[token]
 
     # -- token ----------------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ def test_a_forged_post_cannot_change_the_applicants_name_or_pid(
     stored = _application(idp_app, app_id)
     assert (stored.applicant_name, stored.applicant_cccd) == ("Trần Thị Mai", "079185012345")
     review = idp_client.get(f"/ho-so/{app_id}/xem-lai")
+    assert "12/03/1985" in review.text and "do định danh điện tử (VNeID) cung cấp" in review.text
     submitted = idp_client.post(
         f"/ho-so/{app_id}/nop", data={"csrf_token": csrf(review.text)}, follow_redirects=False
     )
