@@ -7,6 +7,7 @@ import base64
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from portal.config import DEV_OIDC_CLIENT_SECRET
 from portal.identity.config import DEV_CLIENT_ID
 from portal.identity.models import CitizenIdentity
+from portal.identity.oidc import OidcClient
 from portal.models import Citizen
 from tests.identity.conftest import Clock, csrf, pick_citizen, provider_redirect, sign_in
 
@@ -162,3 +164,18 @@ def test_the_provider_refuses_an_unregistered_redirect_uri(idp_client: TestClien
     assert page.status_code == 400
     assert "redirect_uri không khớp" in page.text
     assert "subject" not in page.text  # nothing to pick, nothing to send anywhere
+
+
+def test_a_provider_that_does_not_answer_gives_a_message_not_an_error(
+    idp_client: TestClient, idp_app: FastAPI
+) -> None:
+    working = idp_app.state.oidc_client
+    down = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(502)))
+    idp_app.state.oidc_client = OidcClient(working.config, down)
+    try:
+        r = idp_client.get("/dang-nhap/dinh-danh", follow_redirects=False)
+    finally:
+        idp_app.state.oidc_client = working
+    assert r.status_code == 503
+    assert "Hệ thống định danh điện tử tạm thời không phản hồi" in r.text
+    assert 'name="password"' in r.text  # the other way in is still offered
