@@ -4,6 +4,7 @@ from portal import models  # noqa: F401
 from portal.assistant import models as _assistant_models  # noqa: F401
 from portal.backoffice import models as _backoffice_models  # noqa: F401
 from portal.cases import models as _case_models  # noqa: F401
+from portal.identity import models as _identity_models  # noqa: F401
 from portal.notifications import models as _outbox_models  # noqa: F401
 from portal.payments_app import models as _payments_models  # noqa: F401
 from portal.quality import models as _quality_models  # noqa: F401

@@ -19,6 +19,7 @@ from portal.cases.changes import Consumer, drain
 from portal.catalogue import Catalogue
 from portal.config import Settings
 from portal.db import Database
+from portal.identity.module import module as identity
 from portal.modules import Job, Module
 from portal.notifications.module import module as notifications
 from portal.notifications.service import Mailer
@@ -82,6 +83,7 @@ applications = Module(
 
 MODULES: tuple[Module, ...] = (
     applications,
+    identity,
     staff,
     backoffice,
     signing,

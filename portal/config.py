@@ -20,10 +20,12 @@ VAR = ROOT / "var"
 # protect something real.
 DEV_RASA_TOKEN = "dev-rasa-token"  # noqa: S105
 DEV_VNPAY_HASH_SECRET = "dev-only-vnpay-secret-never-in-production"  # noqa: S105
+DEV_OIDC_CLIENT_SECRET = "dev-only-oidc-client-secret-never-in-production"  # noqa: S105
 PUBLIC_DEV_SECRETS = frozenset(
     {
         DEV_RASA_TOKEN,
         DEV_VNPAY_HASH_SECRET,
+        DEV_OIDC_CLIENT_SECRET,
         "dev-service-token",
         "test-service-token",
         "test-secret-key-not-for-production",
@@ -120,6 +122,22 @@ class Settings(BaseSettings):
     school_bank_bin: str = "970415"  # VietQR default for schools without their own account
     school_bank_account: str = ""
 
+    # citizen sign-in with the national electronic identity through OpenID Connect (portal/identity,
+    # docs/identity.md). Empty issuer: outside production the development provider at /dev/oidc.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile"
+    oidc_claim_pid: str = "pid"  # the claim holding the 12-digit personal identification number
+    oidc_claim_name: str = "name"
+    oidc_claim_birthdate: str = "birthdate"
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0)
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=300)
+    oidc_dev_provider: bool | None = None  # None: on outside production; refused in production
+    dev_idp_dir: Path = VAR / "dev-idp"  # the development provider's generated signing key
+    # phone/e-mail + password accounts (agencies may still require the identity provider: agencies.yaml)
+    password_sign_in: bool = True
+
     @field_validator("extra_holidays", "swapped_working_days", mode="before")
     @classmethod
     def _dates(cls, value: object) -> object:
@@ -145,6 +163,8 @@ class Settings(BaseSettings):
             "PORTAL_RASA_TOKEN": (self.rasa_token, MIN_SECRET_LENGTH),
             # issued by VNPay, not chosen by us: only refuse what is obviously not a real secret
             "PORTAL_VNPAY_HASH_SECRET": (self.vnpay_hash_secret, 16),
+            # issued by the identity provider, like VNPay's
+            "PORTAL_OIDC_CLIENT_SECRET": (self.oidc_client_secret, 16),
         }
         for name, (value, min_length) in secrets_.items():
             if value and (problem := secret_weakness(value, min_length)):
@@ -167,6 +187,23 @@ class Settings(BaseSettings):
     def _no_payment_sandbox_in_production(self) -> Settings:
         if self.environment == "production" and self.vnpay_sandbox:
             raise ValueError("PORTAL_VNPAY_SANDBOX cannot be enabled in production")
+        return self
+
+    @model_validator(mode="after")
+    def _identity_provider(self) -> Settings:
+        if self.environment == "production" and self.oidc_dev_provider:
+            raise ValueError("PORTAL_OIDC_DEV_PROVIDER cannot be enabled in production")
+        if self.oidc_client_secret == DEV_OIDC_CLIENT_SECRET and self.environment == "production":
+            raise ValueError(
+                "PORTAL_OIDC_CLIENT_SECRET: the public development secret is refused in production"
+            )
+        if self.oidc_issuer:
+            if not (self.oidc_client_id and self.oidc_client_secret):
+                raise ValueError(
+                    "PORTAL_OIDC_ISSUER needs PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET"
+                )
+            if self.environment == "production" and not self.oidc_issuer.startswith("https://"):
+                raise ValueError("PORTAL_OIDC_ISSUER must be an https:// URL in production")
         return self
 
     @property

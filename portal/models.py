@@ -37,10 +37,16 @@ class Citizen(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     full_name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(15), unique=True)
+    # None for an account created by the identity provider (it has no password either)
+    phone: Mapped[str | None] = mapped_column(String(15), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    cccd: Mapped[str | None] = mapped_column(String(12))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    cccd: Mapped[str | None] = mapped_column(String(12))  # as typed by the citizen (not verified)
+    password_hash: Mapped[str] = mapped_column(String(255))  # "": no password sign-in
+    # the personal identification number (số định danh cá nhân) verified by the identity provider,
+    # with the birth date from the same token: they key and fill the account (portal/identity)
+    pid: Mapped[str | None] = mapped_column(String(12), unique=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    identity_verified_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     language: Mapped[str] = mapped_column(String(2), default="vi")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())

@@ -99,6 +99,7 @@ def settings(database_url: str, workdir: Path) -> Settings:
         base_url="http://testserver",
         upload_dir=workdir / "uploads",
         dev_pki_dir=workdir / "pki",  # a test CA made by this run at this run's clock, not var/pki
+        dev_idp_dir=workdir / "dev-idp",  # the development identity provider's key, not var/dev-idp
         service_token="test-service-token",
         tracking_max_lookups=1000,
         db_pool_size=8,

@@ -61,6 +61,9 @@ class Agency(Strict):
     effective_to: date | None = None
     succeeded_by: str | None = None
     note: str | None = None
+    # false: online applications only from citizens signed in with the national electronic identity
+    # (VNeID); phone/e-mail + password accounts not linked to it, and anonymous drafts, cannot submit
+    password_accounts: bool = True
 
     _coerce = field_validator("name", "short_name", mode="before")(_text)
 

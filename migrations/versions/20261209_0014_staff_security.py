@@ -1,7 +1,7 @@
 """staff security: TOTP two-factor columns, recovery codes, server-side staff sessions, admin audit
 
 Revision ID: 0014_staff_security
-Revises: 0011_case_changes
+Revises: 0012_citizen_identity
 Create Date: 2026-12-09 09:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import portal.db
 
 revision: str = "0014_staff_security"
-down_revision: str | Sequence[str] | None = "0011_case_changes"
+down_revision: str | Sequence[str] | None = "0012_citizen_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from portal.cases.events import record_event
-from portal.models import Application, Attachment, CaseEvent, CaseSequence
+from portal.models import Application, Attachment, CaseEvent, CaseSequence, Citizen
 
 _LOCKED = "applications_locked"  # session.info key: (transaction, ids of the applications it locked)
 
@@ -22,6 +22,9 @@ class ApplicationRepository:
 
     def _postgresql(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
+
+    def citizen(self, citizen_id: int) -> Citizen | None:
+        return self.session.get(Citizen, citizen_id)
 
     def _locked(self) -> set[str]:
         """Ids of the applications the current transaction holds a row lock on."""

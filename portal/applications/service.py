@@ -8,7 +8,7 @@ import hmac
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.exc import StaleDataError
@@ -44,6 +44,22 @@ class TimelineEntry:
     at: datetime
     label: str
     comment: str | None
+
+
+@dataclass(frozen=True)
+class VerifiedApplicant:
+    """The applicant's name, PID and birth date as the identity provider vouched for them."""
+
+    full_name: str
+    pid: str
+    birth_date: date | None
+
+    def as_data(self) -> dict[str, str | None]:
+        return {
+            "full_name": self.full_name,
+            "pid": self.pid,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+        }
 
 
 class ApplicationService:
@@ -109,6 +125,13 @@ class ApplicationService:
             return hmac.compare_digest(app.access_token_hash, hash_token(token))
         return False
 
+    def verified_applicant(self, citizen_id: int | None) -> VerifiedApplicant | None:
+        """The identity the provider verified for this account (portal/identity), or None."""
+        citizen = self.repo.citizen(citizen_id) if citizen_id is not None else None
+        if citizen is None or not citizen.pid:
+            return None
+        return VerifiedApplicant(citizen.full_name, citizen.pid, citizen.birth_date)
+
     def save_draft(
         self,
         app: Application,
@@ -121,13 +144,20 @@ class ApplicationService:
         """Store everything typed (even invalid values, so nothing is lost) and return the checks."""
         self._require_draft(app)
         definition = self.definition_of(app)
+        verified = self.verified_applicant(app.citizen_id)
+        if verified is not None:
+            # from the identity provider, not from the form: a posted different value changes nothing
+            applicant = {**applicant, "full_name": verified.full_name, "cccd": verified.pid}
         checked = forms.validate(definition, applicant, fields, agency_id, draft=not complete)
         app.applicant_name = checked.applicant.get("full_name", "")[:100]
         app.applicant_cccd = checked.applicant.get("cccd", "")[:12]
         app.applicant_phone = checked.applicant.get("phone", "")[:15]
         app.applicant_email = checked.applicant.get("email", "")[:254]
         app.applicant_address = checked.applicant.get("address", "")[:300]
-        app.data = {"fields": _jsonable(checked.fields), "raw_agency": agency_id or ""}
+        data: dict[str, Any] = {"fields": _jsonable(checked.fields), "raw_agency": agency_id or ""}
+        if verified is not None:
+            data["verified_applicant"] = verified.as_data()
+        app.data = data
         app.agency_id = checked.agency_id
         return checked
 
@@ -221,7 +251,16 @@ class ApplicationService:
         }
         fields = {k: "" if v is None else str(v) for k, v in (app.data or {}).get("fields", {}).items()}
         checked = forms.validate(definition, applicant, fields, app.agency_id, draft=False)
-        return {**checked.errors, **self.missing_documents(app)}
+        errors = {**checked.errors, **self.missing_documents(app)}
+        agency = self.catalogue.agency(app.agency_id or "")
+        if agency is not None and not agency.password_accounts and "agency_id" not in errors:
+            verified = self.verified_applicant(app.citizen_id)
+            if verified is None or verified.pid != app.applicant_cccd:
+                errors["agency_id"] = (
+                    f"{agency.name.vi} chỉ nhận hồ sơ trực tuyến của người đăng nhập bằng VNeID / định danh "
+                    "điện tử. Vui lòng đăng nhập bằng VNeID (hoặc liên kết tài khoản của bạn) rồi nộp."
+                )
+        return errors
 
     def missing_documents(self, app: Application, attached: list[Attachment] | None = None) -> dict[str, str]:
         """The required documents not attached yet (for a caller that has just validated the fields);

@@ -117,7 +117,9 @@ def _form_context(
     errors: dict[str, str] | None = None,
     token: str | None = None,
     values: dict[str, Any] | None = None,
+    citizen_id: int | None = None,
 ) -> dict[str, Any]:
+    verified = service.verified_applicant(app.citizen_id if app is not None else citizen_id)
     if values is None:
         values = {}
         if app is not None:
@@ -135,6 +137,8 @@ def _form_context(
                 {f"f_{k}": ("" if v is None else v) for k, v in (app.data or {}).get("fields", {}).items()}
             )
             values["agency_id"] = app.agency_id or (app.data or {}).get("raw_agency", "")
+    if verified is not None:  # shown as the provider gave them, whatever was posted or stored
+        values = {**values, "applicant_full_name": verified.full_name, "applicant_cccd": verified.pid}
     attachments: dict[str, list[Any]] = {}
     if app is not None:
         for a in service.repo.attachments(app.id):
@@ -148,7 +152,12 @@ def _form_context(
         "attachments": attachments,
         "applicant_fields": forms.APPLICANT_FIELDS,
         "agencies": [catalogue.agency(a) for a in definition.agencies],
+        "verified": verified,
+        "locked_fields": LOCKED_BY_IDENTITY if verified is not None else (),
     }
+
+
+LOCKED_BY_IDENTITY = ("full_name", "cccd")  # applicant fields the identity provider fills
 
 
 def _prefill_from_account(request: Request, accounts: Any) -> dict[str, Any]:
@@ -158,7 +167,7 @@ def _prefill_from_account(request: Request, accounts: Any) -> dict[str, Any]:
         return {}
     return {
         "applicant_full_name": citizen.full_name,
-        "applicant_phone": citizen.phone,
+        "applicant_phone": citizen.phone or "",
         "applicant_email": citizen.email or "",
         "applicant_cccd": citizen.cccd or "",
     }
@@ -169,7 +178,14 @@ def new_application(
     request: Request, slug: str, catalogue: CatalogueDep, service: Applications, accounts: Accounts
 ) -> Response:
     definition = _procedure(catalogue, slug)
-    ctx = _form_context(None, definition, service, catalogue, values=_prefill_from_account(request, accounts))
+    ctx = _form_context(
+        None,
+        definition,
+        service,
+        catalogue,
+        values=_prefill_from_account(request, accounts),
+        citizen_id=security.current_citizen_id(request),
+    )
     return render(request, "citizen/apply.html", ctx)
 
 
@@ -484,14 +500,31 @@ def _tracking_lookup(
 # -- accounts -----------------------------------------------------------------------------------------
 
 
+_SIGN_IN_WITH_IDP_ONLY = (
+    "Đăng nhập bằng mật khẩu không còn được dùng; vui lòng đăng nhập bằng VNeID / định danh điện tử."
+)
+
+
+def _login_page(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> Response:
+    settings = request.app.state.settings
+    ctx = {"values": values, "errors": errors, "password_sign_in": settings.password_sign_in}
+    return render(request, "citizen/login.html", ctx, status=status)
+
+
 @router.get("/dang-ky")
-def register_form(request: Request) -> Response:
+def register_form(request: Request, settings: SettingsDep) -> Response:
+    if not settings.password_sign_in:
+        return _login_page(request, {}, {"idp": i18n.gettext(_SIGN_IN_WITH_IDP_ONLY)}, status=403)
     return render(request, "citizen/register.html", {"values": {}, "errors": {}})
 
 
 @router.post("/dang-ky")
-def register(request: Request, accounts: Accounts, form: Form) -> Response:
+def register(request: Request, accounts: Accounts, settings: SettingsDep, form: Form) -> Response:
     # a plain def: argon2 hashing and the database run in the thread pool, never on the event loop
+    if not settings.password_sign_in:
+        return _login_page(request, {}, {"idp": i18n.gettext(_SIGN_IN_WITH_IDP_ONLY)}, status=403)
     return _register(request, form, accounts)
 
 
@@ -510,11 +543,13 @@ def _register(request: Request, form: FormData, accounts: Any) -> Response:
 
 @router.get("/dang-nhap")
 def login_form(request: Request, next: str = "") -> Response:
-    return render(request, "citizen/login.html", {"values": {"next": next}, "errors": {}})
+    return _login_page(request, {"next": next}, {})
 
 
 @router.post("/dang-nhap")
-def login(request: Request, accounts: Accounts, form: Form) -> Response:
+def login(request: Request, accounts: Accounts, settings: SettingsDep, form: Form) -> Response:
+    if not settings.password_sign_in:  # the setting, not a constant: an operator may turn it off
+        return _login_page(request, {}, {"idp": i18n.gettext(_SIGN_IN_WITH_IDP_ONLY)}, status=403)
     return _login(request, form, accounts)
 
 
@@ -525,11 +560,9 @@ def _login(request: Request, form: FormData, accounts: Any) -> Response:
             values["login"], str(form.get("password") or ""), client_ip=client_ip(request)
         )
     except ValidationFailed as exc:
-        return render(request, "citizen/login.html", {"values": values, "errors": exc.fields}, status=422)
+        return _login_page(request, values, exc.fields, status=422)
     except RateLimited as exc:
-        return render(
-            request, "citizen/login.html", {"values": values, "errors": {"login": exc.message}}, status=429
-        )
+        return _login_page(request, values, {"login": exc.message}, status=429)
     drafts = request.session.get("drafts", {})
     security.login_citizen(request, citizen.id, citizen.full_name)
     request.session["drafts"] = drafts
@@ -548,13 +581,14 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/tai-khoan/ho-so")
-def my_applications(request: Request, service: Applications) -> Response:
+def my_applications(request: Request, service: Applications, accounts: Accounts) -> Response:
     cid = security.current_citizen_id(request)
-    if cid is None:
+    account = accounts.get(cid) if cid is not None else None
+    if account is None:
         return redirect(request, "/dang-nhap?next=/tai-khoan/ho-so")
-    apps = service.repo.for_citizen(cid)
+    apps = service.repo.for_citizen(account.id)
     lang = i18n.current_lang.get()
     rows = []
     for app in apps:
         rows.append({"app": app, "d": service.definition_of(app), "status": service.status_label(app, lang)})
-    return render(request, "citizen/my_applications.html", {"rows": rows})
+    return render(request, "citizen/my_applications.html", {"rows": rows, "account": account})

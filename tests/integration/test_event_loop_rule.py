@@ -18,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from portal.deps import get_account_service, get_application_service, get_db
+from portal.identity.web import get_identity_service
 from portal.routing import UnitOfWorkRoute
 
 # async handlers that get the request's session, each with the reason it may: they await network
@@ -25,10 +26,15 @@ from portal.routing import UnitOfWorkRoute
 ASYNC_WITH_DATABASE = {
     "portal.assistant.web.chat_turn": "awaits Rasa's answer (up to 8 s) without holding a thread",
     "portal.payments_app.staff_web.refund": "awaits VNPay's refund API without holding a thread",
+    "portal.identity.web.callback": "awaits the identity provider's token endpoint and JWKS",
 }
 
 # async dependencies that take the session only to build a service object (no I/O)
-ASYNC_DEPENDENCIES_WITH_DATABASE: set[Callable[..., Any]] = {get_application_service, get_account_service}
+ASYNC_DEPENDENCIES_WITH_DATABASE: set[Callable[..., Any]] = {
+    get_application_service,
+    get_account_service,
+    get_identity_service,
+}
 
 
 def _name(call: Callable[..., Any]) -> str:
