@@ -277,7 +277,7 @@ def main() -> int:
     rng.shuffle(groups)
     server.start()
     try:
-        server.wait_ready("/healthz")
+        server.wait_ready("/healthz", timeout=300)  # a loaded machine boots workers slowly
         warm = [[ipn_target(10**11 + i, secret)] for i in range(200)]  # unknown TxnRefs: 01, no writes
         asyncio.run(deliver(port, warm, args.concurrency, 30))
         pg = _pg_pids(args.database)

@@ -264,7 +264,7 @@ class PaymentRepository:
         A plain Core INSERT on the session's connection (no RETURNING, nothing to load back, no
         autoflush): these rows are never read in the request, and the attempt's and invoices' updates
         go out together in the one flush at commit."""
-        self.session.connection().execute(insert(LedgerEntry), values)
+        self.session.connection().execute(_INSERT_LEDGER, values)
 
     def ledger_for(self, attempt_id: int) -> list[LedgerEntry]:
         stmt = select(LedgerEntry).where(LedgerEntry.attempt_id == attempt_id).order_by(LedgerEntry.id)
@@ -319,7 +319,7 @@ class PaymentRepository:
 
     def add_event(self, **values: Any) -> None:
         """Like `append_ledger`: a Core INSERT that triggers no flush."""
-        self.session.connection().execute(insert(PaymentEvent), values)
+        self.session.connection().execute(_INSERT_EVENT, values)
 
     def events(self, attempt_id: int) -> list[PaymentEvent]:
         stmt = select(PaymentEvent).where(PaymentEvent.attempt_id == attempt_id).order_by(PaymentEvent.id)
@@ -348,6 +348,9 @@ class PaymentRepository:
 
 
 # Built once: every IPN runs them, and building a statement costs more than running a cached one.
+# Inserts nobody reads back: inline (no RETURNING of the new id to fetch and process).
+_INSERT_LEDGER = insert(LedgerEntry).inline()
+_INSERT_EVENT = insert(PaymentEvent).inline()
 _LOCK_BY_REF = (
     select(PaymentAttempt)
     .where(PaymentAttempt.txn_ref == bindparam("txn_ref"))
