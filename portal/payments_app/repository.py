@@ -136,11 +136,13 @@ class PaymentRepository:
         return list(self.session.scalars(stmt))
 
     def school_of(self, attempt_id: int) -> int | None:
-        """The school whose invoices an attempt pays (None for a procedure fee)."""
+        """The school whose invoices an attempt pays (None for a procedure fee): its first invoice's, by
+        id, as on the attempt's ledger line."""
         stmt = (
             select(Invoice.school_id)
             .join(AttemptInvoice, AttemptInvoice.invoice_id == Invoice.id)
             .where(AttemptInvoice.attempt_id == attempt_id)
+            .order_by(Invoice.id)
             .limit(1)
         )
         return self.session.scalar(stmt)
