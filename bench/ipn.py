@@ -23,7 +23,9 @@ import asyncio
 import os
 import random
 import secrets
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -131,7 +133,9 @@ async def deliver(
 ) -> tuple[list[float], dict[str, int], float]:
     """Every group's copies at once, `concurrency` groups in flight; latency per delivery."""
     biggest = max(len(g) for g in groups)
-    idle: asyncio.Queue[Client] = asyncio.Queue()
+    # LIFO: the connection used last goes out first, so few sit idle past the server's keep-alive
+    # timeout (gunicorn's default: 2 s) only to be closed by it just as a request is written
+    idle: asyncio.LifoQueue[Client] = asyncio.LifoQueue()
     for i in range(concurrency * biggest):
         idle.put_nowait(Client(HOST, port, i, timeout))
     latencies: list[float] = []
@@ -144,7 +148,13 @@ async def deliver(
         client = await idle.get()
         started = time.perf_counter()
         try:
-            response = await client.request("GET", target)
+            try:
+                response = await client.request("GET", target)
+            except ConnectionError:
+                # a kept-alive connection the server closed while idle, before any answer: send again
+                # on a new one, as an HTTP client (and VNPay, which retries) would; counted below
+                replies["resent on a new connection"] = replies.get("resent on a new connection", 0) + 1
+                response = await client.request("GET", target)
             body = response.body.decode()
             code = body.split('"RspCode":"', 1)[1][:2] if '"RspCode":"' in body else f"http{response.status}"
         except Exception as exc:  # noqa: BLE001 - counted as a failed delivery
@@ -164,6 +174,33 @@ async def deliver(
     while not idle.empty():
         idle.get_nowait().close()
     return latencies, replies, elapsed
+
+
+PROFILE = RESULTS / "profile-ipn.txt"
+
+
+def _start_py_spy(py_spy: str, server: Server) -> subprocess.Popen[bytes]:
+    assert server.proc is not None
+    spy = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--subprocesses",
+            "--gil",
+            "-f",
+            "raw",
+            "-r",
+            "200",
+            "-o",
+            str(PROFILE),
+            "-p",
+            str(server.proc.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches to every worker before the deliveries start
+    return spy
 
 
 def check(db_url: str, payments: int) -> dict[str, int]:
@@ -202,6 +239,12 @@ def main() -> int:
     parser.add_argument("--db-pool-size", type=int, default=8)
     parser.add_argument("--database", default="bench_ipn")
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--py-spy",
+        default="",
+        help="path to py-spy: sample the server's workers during the deliveries (slows them down; "
+        "raw stacks to bench/results/profile-ipn.txt, summarised like bench/profile.py)",
+    )
     args = parser.parse_args()
 
     reset_database(args.pg_admin_url, args.database)
@@ -234,12 +277,16 @@ def main() -> int:
     rng.shuffle(groups)
     server.start()
     try:
-        server.wait_ready("/healthz")
+        server.wait_ready("/healthz", timeout=300)  # a loaded machine boots workers slowly
         warm = [[ipn_target(10**11 + i, secret)] for i in range(200)]  # unknown TxnRefs: 01, no writes
         asyncio.run(deliver(port, warm, args.concurrency, 30))
         pg = _pg_pids(args.database)
         before = (server.cpu(), {p: _proc_cpu(p) for p in pg}, time.process_time(), _machine())
+        spy = _start_py_spy(args.py_spy, server) if args.py_spy else None
         latencies, replies, elapsed = asyncio.run(deliver(port, groups, args.concurrency, 60))
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         pg_cpu = sum(_proc_cpu(p) - before[1].get(p, 0.0) for p in set(pg) | set(_pg_pids(args.database)))
         busy = _machine()[0] - before[3][0]
         cpu = (server.cpu() - before[0], pg_cpu, time.process_time() - before[2])
@@ -266,6 +313,7 @@ def main() -> int:
         and facts["invoices_paid"] == args.payments
         and replies.get("00") == args.payments
         and replies.get("02", 0) == deliveries - args.payments
+        and sum(v for k, v in replies.items() if k not in ("00", "02", "resent on a new connection")) == 0
     )
     table = "\n".join(
         [
@@ -305,6 +353,10 @@ def main() -> int:
         ]
     )
     print(table)
+    if args.py_spy:
+        from bench.profile import summarise
+
+        print("\n".join(summarise(PROFILE, 30)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"ipn-{stamp}.md").write_text(table + "\n")
     return 0 if ok else 1

@@ -74,6 +74,19 @@ DOCS_CSP = (
 HSTS = b"max-age=31536000"
 
 
+def fixed_headers(csp: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    """What `SecurityHeaders` adds to a non-static answer with none of its own, for an answer made in
+    front of it (the providers' IPN, portal/payments_app/ipn.py)."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"cache-control", b"no-store"),
+        (b"content-security-policy", csp.encode()),
+    ]
+    return [*headers, (b"strict-transport-security", HSTS)] if hsts else headers
+
+
 class SecurityHeaders:
     """Headers for every answer, unless the handler set its own.
 
@@ -196,13 +209,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         https_only=settings.secure_cookies,
     )
     app.add_middleware(LanguageMiddleware, default=settings.default_language)
-    app.add_middleware(
-        SecurityHeaders,
-        csp=PAGE_CSP.format(form_targets=_form_targets(settings)),
-        hsts=settings.environment == "production",
-    )
-    if settings.environment == "development":
-        app.add_middleware(LoopbackOnly)
+    csp, hsts = PAGE_CSP.format(form_targets=_form_targets(settings)), settings.environment == "production"
+    app.add_middleware(SecurityHeaders, csp=csp, hsts=hsts)
+    app.state.fixed_headers = fixed_headers(csp, hsts=hsts)  # answers made in front of the middleware
     app.mount("/static", StaticFiles(directory=str(ROOT / "portal" / "static")), name="static")
 
     _install_error_handlers(app)
@@ -214,6 +223,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         env.globals.update(module.template_globals)
         env.filters.update(module.template_filters)
     openapi.install(app)
+    if settings.environment == "development":  # outermost: before anything a module put in front
+        app.add_middleware(LoopbackOnly)
     return app
 
 

@@ -12,15 +12,20 @@ from portal.modules import Job, Module
 from portal.payments_app import api, staff_web, web
 from portal.payments_app.flows import reconcile_due, write_daily_report
 from portal.payments_app.gateway import install_gateway, job_gateway
+from portal.payments_app.ipn import IpnEndpoint
 from portal.services import Services
 
 
-def _install(app: FastAPI, _services: Services) -> None:
+def _install(app: FastAPI, services: Services) -> None:
     install_gateway(app)  # mounts the VNPay sandbox at /dev/vnpay when enabled (never in production)
+    # the providers' IPN, answered in front of the session, CSRF, language and routing layers
+    app.add_middleware(
+        IpnEndpoint, portal=app, threads=services.settings.db_pool_size, headers=app.state.fixed_headers
+    )
 
 
 def _routers(_settings: Settings) -> Sequence[APIRouter]:
-    return (web.ipn_router, web.router, staff_web.router, api.router)
+    return (web.router, staff_web.router, api.router)
 
 
 def reconcile(services: Services) -> None:

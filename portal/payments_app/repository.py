@@ -72,6 +72,39 @@ class PaymentRepository:
             return rows[0][0], [invoice for _, invoice in rows]
         return self.session.scalars(_LOCK_BY_REF, {"txn_ref": txn_ref}).first(), None
 
+    def claim_for_ipn(
+        self, txn_ref: str, *, provider: str, amount: int, to_state: str, **values: Any
+    ) -> IpnClaim | None:
+        """pending → `to_state` in one UPDATE … RETURNING, only for an attempt of this provider, of this
+        amount and still pending (None otherwise: nothing changed). The row lock it takes holds the
+        attempt for the rest of the transaction; a concurrent copy of the same IPN waits on it, then
+        finds the attempt no longer pending (PostgreSQL re-checks the WHERE on the committed row;
+        SQLite has one writer at a time). `values`: the other columns of `_CLAIM`."""
+        params = {"c_txn_ref": txn_ref, "c_provider": provider, "c_amount": amount, "c_state": to_state}
+        params.update({f"c_{key}": value for key, value in values.items()})
+        row = self.session.connection().execute(_CLAIM, params).first()
+        return IpnClaim(*row) if row is not None else None
+
+    def ipn_view(self, txn_ref: str) -> tuple[str, int, str] | None:
+        """(provider, amount, state) of an attempt, unlocked: enough to answer an IPN that claimed
+        nothing (a final state never opens again)."""
+        row = self.session.connection().execute(_IPN_VIEW, {"txn_ref": txn_ref}).first()
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    def pay_invoices_of(self, attempt_id: int, *, at: datetime, channel: str) -> tuple[int | None, list[str]]:
+        """unpaid → paid for the invoices an attempt pays, locked first in id order (the order every
+        path takes them in): (the first invoice's school, the references of those paid before)."""
+        conn = self.session.connection()
+        rows = conn.execute(_LOCK_INVOICES, {"attempt": attempt_id}).all()
+        unpaid = [row.id for row in rows if row.status == INVOICE_UNPAID]
+        if unpaid:
+            conn.execute(
+                _PAY_INVOICES, {"ids": unpaid, "p_attempt": attempt_id, "p_at": at, "p_channel": channel}
+            )
+        return (rows[0].school_id if rows else None), [
+            row.reference for row in rows if row.status != INVOICE_UNPAID
+        ]
+
     def lock(self, attempt_id: int) -> PaymentAttempt | None:
         stmt = (
             select(PaymentAttempt)
@@ -103,11 +136,13 @@ class PaymentRepository:
         return list(self.session.scalars(stmt))
 
     def school_of(self, attempt_id: int) -> int | None:
-        """The school whose invoices an attempt pays (None for a procedure fee)."""
+        """The school whose invoices an attempt pays (None for a procedure fee): its first invoice's, by
+        id, as on the attempt's ledger line."""
         stmt = (
             select(Invoice.school_id)
             .join(AttemptInvoice, AttemptInvoice.invoice_id == Invoice.id)
             .where(AttemptInvoice.attempt_id == attempt_id)
+            .order_by(Invoice.id)
             .limit(1)
         )
         return self.session.scalar(stmt)
@@ -231,7 +266,7 @@ class PaymentRepository:
         A plain Core INSERT on the session's connection (no RETURNING, nothing to load back, no
         autoflush): these rows are never read in the request, and the attempt's and invoices' updates
         go out together in the one flush at commit."""
-        self.session.connection().execute(insert(LedgerEntry), values)
+        self.session.connection().execute(_INSERT_LEDGER, values)
 
     def ledger_for(self, attempt_id: int) -> list[LedgerEntry]:
         stmt = select(LedgerEntry).where(LedgerEntry.attempt_id == attempt_id).order_by(LedgerEntry.id)
@@ -286,7 +321,7 @@ class PaymentRepository:
 
     def add_event(self, **values: Any) -> None:
         """Like `append_ledger`: a Core INSERT that triggers no flush."""
-        self.session.connection().execute(insert(PaymentEvent), values)
+        self.session.connection().execute(_INSERT_EVENT, values)
 
     def events(self, attempt_id: int) -> list[PaymentEvent]:
         stmt = select(PaymentEvent).where(PaymentEvent.attempt_id == attempt_id).order_by(PaymentEvent.id)
@@ -315,6 +350,9 @@ class PaymentRepository:
 
 
 # Built once: every IPN runs them, and building a statement costs more than running a cached one.
+# Inserts nobody reads back: inline (no RETURNING of the new id to fetch and process).
+_INSERT_LEDGER = insert(LedgerEntry).inline()
+_INSERT_EVENT = insert(PaymentEvent).inline()
 _LOCK_BY_REF = (
     select(PaymentAttempt)
     .where(PaymentAttempt.txn_ref == bindparam("txn_ref"))
@@ -329,6 +367,66 @@ _LOCK_FOR_IPN = (
     .order_by(Invoice.id)
     .with_for_update()
     .execution_options(populate_existing=True)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IpnClaim:
+    """What an IPN's claim (`PaymentRepository.claim_for_ipn`) returns of the attempt it moved."""
+
+    id: int
+    purpose: str
+    application_id: str | None
+
+
+_CLAIMED = PaymentAttempt.__table__.c
+_CLAIM_COLUMNS = (
+    "response_code",
+    "transaction_status",
+    "provider_txn_no",
+    "bank_code",
+    "card_type",
+    "pay_date",
+    "raw",
+    "settled_at",
+    "settled_by",
+    "updated_at",
+)
+_CLAIM = (
+    update(PaymentAttempt)
+    .where(
+        PaymentAttempt.txn_ref == bindparam("c_txn_ref"),
+        PaymentAttempt.provider == bindparam("c_provider"),
+        PaymentAttempt.amount == bindparam("c_amount"),
+        PaymentAttempt.state == PENDING,
+    )
+    .values(
+        state=bindparam("c_state"),
+        next_check_at=None,
+        **{name: bindparam(f"c_{name}", type_=_CLAIMED[name].type) for name in _CLAIM_COLUMNS},
+    )
+    .returning(PaymentAttempt.id, PaymentAttempt.purpose, PaymentAttempt.application_id)
+)
+_IPN_VIEW = select(PaymentAttempt.provider, PaymentAttempt.amount, PaymentAttempt.state).where(
+    PaymentAttempt.txn_ref == bindparam("txn_ref")
+)
+_LOCK_INVOICES = (
+    select(Invoice.id, Invoice.status, Invoice.school_id, Invoice.reference)
+    .join(AttemptInvoice, AttemptInvoice.invoice_id == Invoice.id)
+    .where(AttemptInvoice.attempt_id == bindparam("attempt"))
+    .order_by(Invoice.id)
+    .with_for_update(of=Invoice)
+)
+_PAY_INVOICES = (
+    update(Invoice)
+    .where(Invoice.id.in_(bindparam("ids", expanding=True)), Invoice.status == INVOICE_UNPAID)
+    .values(
+        status=INVOICE_PAID,
+        paid_at=bindparam("p_at", type_=Invoice.__table__.c.paid_at.type),
+        paid_channel=bindparam("p_channel"),
+        paid_attempt_id=bindparam("p_attempt"),
+        paid_statement_line_id=None,
+    )
 )
 
 

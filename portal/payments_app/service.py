@@ -271,6 +271,11 @@ class PaymentService:
             # bad checksum, another terminal, malformed: nothing is written, nothing changes
             log.warning("IPN refused (%s): %s", exc.ipn_code, exc)
             verified = exc
+        if isinstance(verified, CallbackResult):
+            answer = self._claim_ipn(verified, provider.name)
+            if answer is not None:
+                return answer
+        # the general path, under the row lock: an amount to flag, a result that records nothing
         attempt, invoices = None, None
         if isinstance(verified, CallbackResult):
             attempt, invoices = self.repo.lock_for_ipn(verified.txn_ref)
@@ -305,6 +310,82 @@ class PaymentService:
                     },
                 )
         return decision.body
+
+    def _claim_ipn(self, verified: CallbackResult, provider: str) -> dict[str, str] | None:
+        """The IPN's common cases in a few statements without the ORM (issue #10): a pending attempt
+        of this provider and amount is moved by one guarded UPDATE … RETURNING (the claim, which
+        also takes its row lock), then what `_settle` does after its transition; an attempt that is
+        not there (01) or already final with the same amount (02) is answered from one unlocked
+        read. None: the general path decides (an amount to flag, an attempt not yet pending, a
+        result that settles nothing). The same answers and rows as that path, checks in VNPay's
+        order."""
+        target = _state_for(verified.status, verified.response_code)
+        if target is None:
+            return None
+        now = utcnow()
+        claim = self.repo.claim_for_ipn(
+            verified.txn_ref,
+            provider=provider,
+            amount=verified.amount_vnd,
+            to_state=target,
+            response_code=verified.response_code,
+            transaction_status=verified.transaction_status,
+            provider_txn_no=verified.provider_txn_no,
+            bank_code=verified.bank_code,
+            card_type=verified.card_type,
+            pay_date=verified.pay_date,
+            raw=dict(verified.raw),
+            settled_at=now,
+            settled_by="ipn",
+            updated_at=now,
+        )
+        if claim is None:
+            seen = self.repo.ipn_view(verified.txn_ref)
+            if seen is None or seen[0] != provider:
+                return decide_ipn(verified, None).body  # 01: another provider's is not found either
+            amount, state = seen[1], seen[2]
+            if amount == verified.amount_vnd and state not in OPEN_STATES:
+                return decide_ipn(verified, OrderView(amount, is_final=True)).body  # 02
+            return None
+        self.repo.add_event(
+            attempt_id=claim.id,
+            kind="settled_ipn",
+            from_state=PENDING,
+            to_state=target,
+            actor="system",
+            detail={"response_code": verified.response_code},
+        )
+        note_change(self.session, claim.application_id, "payment_settled_ipn")
+        school_id: int | None = None
+        paid_before: list[str] = []
+        credit_invoices = target == PAID and not (claim.purpose == PROCEDURE_FEE and claim.application_id)
+        if credit_invoices:
+            school_id, paid_before = self.repo.pay_invoices_of(claim.id, at=now, channel=provider)
+        elif target in MONEY_IN_STATES:
+            school_id = self.repo.school_of(claim.id)
+        if target in MONEY_IN_STATES:
+            self.repo.append_ledger(
+                **_ledger_payment(
+                    provider,
+                    claim.id,
+                    verified.amount_vnd,
+                    claim.application_id,
+                    school_id,
+                    now,
+                    "ipn",
+                    verified.txn_ref,
+                    verified.provider_txn_no,
+                )
+            )
+        if target == PAID and not credit_invoices:
+            attempt = self.repo.attempt(claim.id)
+            assert attempt is not None
+            self._credit(attempt)  # a procedure fee: the case's history, or review if paid twice
+        elif paid_before:
+            attempt = self.repo.attempt(claim.id)
+            assert attempt is not None
+            self._to_review(attempt, f"Khoản đã được thanh toán trước đó: {', '.join(paid_before)}"[:200])
+        return decide_ipn(verified, OrderView(verified.amount_vnd, is_final=False)).body
 
     # -- settling ---------------------------------------------------------------------------------------
 
@@ -351,18 +432,18 @@ class PaymentService:
             return False
         self._event(attempt, f"settled_{via}", before, target, detail={"response_code": response_code})
         if target in MONEY_IN_STATES:
-            label = channel_label(attempt.provider)
             self.repo.append_ledger(
-                entry_key=f"{attempt.provider}:pay:{attempt.id}",
-                kind="payment",
-                channel=attempt.provider,
-                amount=attempt.amount,
-                attempt_id=attempt.id,
-                application_id=attempt.application_id,
-                at=now,
-                school_id=invoices[0].school_id if invoices else None,
-                actor=via,
-                note=f"{attempt.txn_ref} {label} {provider_txn_no or ''}".strip()[:255],
+                **_ledger_payment(
+                    attempt.provider,
+                    attempt.id,
+                    attempt.amount,
+                    attempt.application_id,
+                    invoices[0].school_id if invoices else None,
+                    now,
+                    via,
+                    attempt.txn_ref,
+                    provider_txn_no,
+                )
             )
         if target == PAID:
             self._credit(attempt, invoices)
@@ -638,6 +719,32 @@ class PaymentService:
             detail=detail or {},
         )
         note_change(self.session, attempt.application_id, f"payment_{kind}")  # paid online or not
+
+
+def _ledger_payment(
+    provider: str,
+    attempt_id: int,
+    amount: int,
+    application_id: str | None,
+    school_id: int | None,
+    at: datetime,
+    via: str,
+    txn_ref: str,
+    provider_txn_no: str | None,
+) -> dict[str, Any]:
+    """The ledger line of an attempt's money coming in (its entry key refuses a second one)."""
+    return {
+        "entry_key": f"{provider}:pay:{attempt_id}",
+        "kind": "payment",
+        "channel": provider,
+        "amount": amount,
+        "attempt_id": attempt_id,
+        "application_id": application_id,
+        "at": at,
+        "school_id": school_id,
+        "actor": via,
+        "note": f"{txn_ref} {channel_label(provider)} {provider_txn_no or ''}".strip()[:255],
+    }
 
 
 def _state_for(status: PaymentStatus, response_code: str) -> str | None:

@@ -1,18 +1,16 @@
 """Citizen and parent pages: pay a procedure fee, find and pay school invoices, results, receipts.
 
-VNPay's IPN (server-to-server GET) is the only route without the CSRF dependency.
+VNPay's IPN (server-to-server GET, no session, no CSRF) is answered in front of the portal's
+middleware: portal/payments_app/ipn.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from typing import Annotated, Any
 
-import anyio
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session, object_session
 from starlette.datastructures import FormData
 
@@ -25,7 +23,7 @@ from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from portal.models import Application
 from portal.payments_app import documents
 from portal.payments_app.fees import fee_due_now
-from portal.payments_app.gateway import IPN_ROUTE, RETURN_ROUTE, Gateway
+from portal.payments_app.gateway import RETURN_ROUTE, Gateway
 from portal.payments_app.models import INVOICE_UNPAID, OPEN_STATES, PAID, PROCEDURE_FEE, Invoice, Student
 from portal.payments_app.repository import PaymentRepository, SchoolRepository
 from portal.payments_app.schools import (
@@ -51,7 +49,6 @@ from workflows.validators import phone as normalise_phone
 log = logging.getLogger("portal.payments")
 
 router = Router(dependencies=[Depends(security.verify_csrf)], include_in_schema=False)
-ipn_router = Router(include_in_schema=False)  # providers call it server to server: no session, no CSRF
 
 FEE_GRANTS = "fee_students"  # students whose invoices this browser may see (code + phone, or a link)
 
@@ -67,48 +64,7 @@ def get_payments(request: Request, session: DbSession) -> PaymentService:
 Payments = Annotated[PaymentService, Depends(get_payments)]
 
 
-# -- IPN and return (VNPay's, or another registered provider's) ------------------------------------
-
-
-@ipn_router.get(IPN_ROUTE)
-async def provider_ipn(request: Request, provider: str) -> JSONResponse:
-    """Always HTTP 200 with a RspCode: 97 bad checksum, 01 unknown, 04 amount, 02 done before, 00 recorded.
-    One thread, one short transaction, committed before the answer (VNPay retries on anything else).
-    404 for a name no provider is registered under: nothing is read or written."""
-    state = request.app.state
-    if provider not in state.payments_gateway.registry:
-        raise NotFound()
-    limiter = _ipn_limiter(state.settings.db_pool_size)
-    params = dict(request.query_params)
-    body = await anyio.to_thread.run_sync(_ipn, request.app, params, provider, limiter=limiter)
-    return JSONResponse(body)
-
-
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _ipn_limiter(size: int) -> anyio.CapacityLimiter:
-    """At most a pool's worth of IPN transactions at once per process: more would only open and close
-    overflow connections (and queue on the same row locks), which costs more than it brings."""
-    loop = asyncio.get_running_loop()
-    limiter = _LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(max(size, 1))
-    return limiter
-
-
-def _ipn(app: Any, params: dict[str, str], provider: str) -> dict[str, str]:
-    with app.state.db.sessions() as session:
-        try:
-            body = PaymentService(session, app.state.payments_gateway).handle_ipn(params, provider)
-            session.commit()
-        except Exception:
-            log.exception("IPN failed")
-            session.rollback()
-            body = {"RspCode": "99", "Message": "Unknown error"}
-    return body
+# -- return page (VNPay's, or another registered provider's; the IPN: portal/payments_app/ipn.py) --
 
 
 def _receipt_url(settings: Any, txn_ref: str) -> str:
@@ -483,4 +439,4 @@ def invoice_receipt_pdf(request: Request, reference: str, session: DbSession) ->
     return _pdf(documents.receipt_pdf(receipt), f"bien-lai-{reference}.pdf")
 
 
-__all__ = ["CaseFeeStatus", "case_fee", "ipn_router", "router"]
+__all__ = ["CaseFeeStatus", "case_fee", "router"]

@@ -173,3 +173,57 @@ def test_ten_concurrent_duplicate_ipns_credit_once_on_postgresql(
     assert row.state == "paid"
     assert ledger_count(app) == 1
     assert [invoice_status(app, world["by_code"][c][0]) for c in ("7901000001", "7901000003")] == ["paid"] * 2
+
+
+def test_the_ipn_is_answered_in_front_of_the_pages_with_their_headers(
+    app: FastAPI, client: TestClient, world: dict[str, Any]
+) -> None:
+    """The IPN skips the session, CSRF and routing layers, not the answer's security headers; only a
+    GET to a registered provider is an IPN (anything else is an unknown page and changes nothing)."""
+    url = _pending(client, world)
+    txn_ref, amount = txn_ref_of(url), world["by_code"]["7901000001"][1]
+    params = signed_ipn(txn_ref, amount)
+    posted = client.post(IPN_PATH, params=params)
+    assert posted.status_code in (404, 405)
+    assert attempt(app, txn_ref).state == "pending" and ledger_count(app) == 0
+    response = client.get(IPN_PATH, params=params)
+    assert response.status_code == 200 and response.json() == {"RspCode": "00", "Message": "Confirm Success"}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "set-cookie" not in response.headers  # no session is opened for VNPay's server
+    assert attempt(app, txn_ref).state == "paid" and ledger_count(app) == 1
+
+
+@pytest.mark.postgres
+def test_two_payments_of_one_invoice_with_duplicates_race_on_postgresql(
+    app: FastAPI, client: TestClient, world: dict[str, Any], live_portal: str
+) -> None:
+    """Two tabs paid the same two invoices; both IPNs and their copies arrive at once. One attempt pays
+    the invoices, the other goes to review; both sums are on the ledger once; every delivery gets a
+    final answer (no deadlock, no 99)."""
+    codes = ("7901000001", "7901000003")
+    refs = [txn_ref_of(_pending(client, world, codes)) for _ in range(2)]
+    amount = sum(world["by_code"][c][1] for c in codes)
+    deliveries = [signed_ipn(ref, amount) for ref in refs for _ in range(5)]
+    barrier = threading.Barrier(len(deliveries))
+    replies: list[str] = []
+    lock = threading.Lock()
+
+    def deliver(params: dict[str, str]) -> None:
+        with httpx.Client(base_url=live_portal, timeout=30) as http:
+            barrier.wait()
+            response = http.get(IPN_PATH, params=params)
+            with lock:
+                replies.append(response.json()["RspCode"])
+
+    threads = [threading.Thread(target=deliver, args=(p,)) for p in deliveries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(replies) == ["00"] * 2 + ["02"] * 8
+    states = sorted(attempt(app, ref).state for ref in refs)
+    assert states == ["needs_review", "paid"]
+    assert ledger_count(app) == 2
+    assert [invoice_status(app, world["by_code"][c][0]) for c in codes] == ["paid"] * 2

@@ -79,6 +79,8 @@ def test_10_development_mode_is_refused_on_a_public_address(
         response = remote.get("/dev/mail")
         assert response.status_code == 403
         assert "203.0.113.9" not in response.text
+        # the IPN, answered in front of the pages' middleware, is behind this check too
+        assert remote.get("/thanh-toan/vnpay/ipn").status_code == 403
 
 
 def test_10_the_public_development_vnpay_secret_needs_the_sandbox() -> None:
