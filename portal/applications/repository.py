@@ -39,6 +39,14 @@ class ApplicationRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def tracking_row(self, case_code: str) -> tuple[str, str, int] | None:
+        """(id, applicant's phone, change_version) of the case with this code: one round trip, no
+        ORM object — all the tracking page needs to check the phone and find its rendering."""
+        cases = Application.__table__.c
+        stmt = select(cases.id, cases.applicant_phone, cases.change_version).where(cases.case_code == case_code)
+        row = self.session.execute(stmt).first()
+        return None if row is None else (row[0], row[1] or "", int(row[2] or 0))
+
     def by_idempotency_key(self, key: str) -> Application | None:
         return self.session.scalars(select(Application).where(Application.idempotency_key == key)).first()
 
