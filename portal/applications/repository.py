@@ -43,7 +43,9 @@ class ApplicationRepository:
         """(id, applicant's phone, change_version) of the case with this code: one round trip, no
         ORM object — all the tracking page needs to check the phone and find its rendering."""
         cases = Application.__table__.c
-        stmt = select(cases.id, cases.applicant_phone, cases.change_version).where(cases.case_code == case_code)
+        stmt = select(cases.id, cases.applicant_phone, cases.change_version).where(
+            cases.case_code == case_code
+        )
         if self.session.in_transaction():  # e.g. the lookup was counted in the database
             row = self.session.execute(stmt).first()
         else:

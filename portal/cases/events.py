@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from typing import cast
+
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from portal.cases.models import CaseChange
@@ -37,9 +39,10 @@ def note_change(session: Session, application_id: str | None, kind: str) -> None
         pending.clear()
     pending[application_id] = row = CaseChange(application_id=application_id, kind=kind[:40])
     session.add(row)
-    cases = Application.__table__.c
+    table = cast(Table, Application.__table__)
+    cases = table.c
     session.connection().execute(
-        update(Application.__table__)
+        update(table)
         .where(cases.id == application_id)
         .values(change_version=cases.change_version + 1, updated_at=cases.updated_at)
     )

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2.runtime import Context
 from jinja2_fragments import render_block
 from markupsafe import escape
 
@@ -146,7 +147,7 @@ class Freshness:
             self.until = at
 
 
-def expires_at(template_context: Mapping[str, Any], at: datetime) -> None:
+def expires_at(template_context: Context | Mapping[str, Any], at: datetime) -> None:
     """For a template helper (``@pass_context``): what it rendered stops being true at ``at``, so a
     cached copy of the page must not be served from then on (``CasePages``). Without a cache: nothing."""
     freshness = template_context.get("freshness")

@@ -29,7 +29,9 @@ def _status(html: str) -> str:
 
 
 def _history(html: str) -> list[str]:
-    timeline = html[html.index('<ol class="timeline">') : html.index("</ol>", html.index('<ol class="timeline">'))]
+    timeline = html[
+        html.index('<ol class="timeline">') : html.index("</ol>", html.index('<ol class="timeline">'))
+    ]
     return re.findall(r"</time> — ([^<]+)", timeline)
 
 
@@ -50,7 +52,9 @@ def test_a_staff_action_shows_on_the_next_lookup(
     version = state_of(db_session, app_id).change_version
 
     reception = as_role("tiep_nhan")
-    accepted = act(reception, app_id, "accept", comment="Đủ thành phần", assignee=str(staff["chuyen_vien"]["id"]))
+    accepted = act(
+        reception, app_id, "accept", comment="Đủ thành phần", assignee=str(staff["chuyen_vien"]["id"])
+    )
     assert accepted.status_code == 303, accepted.text[:2000]
     assert state_of(db_session, app_id).change_version > version
 
@@ -61,7 +65,11 @@ def test_a_staff_action_shows_on_the_next_lookup(
 
     # The next step has the same public label: only the history tells it apart, and it is there.
     appraised = act(
-        as_role("chuyen_vien"), app_id, "appraise", comment="Đủ điều kiện", assignee=str(staff["lanh_dao"]["id"])
+        as_role("chuyen_vien"),
+        app_id,
+        "appraise",
+        comment="Đủ điều kiện",
+        assignee=str(staff["lanh_dao"]["id"]),
     )
     assert appraised.status_code == 303, appraised.text[:2000]
     after_appraisal = _lookup(citizen, code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -22,9 +23,11 @@ SUBMITTED_VI = "Đã nộp, chờ cán bộ tiếp nhận kiểm tra"
 SUBMITTED_EN = "Submitted, awaiting reception check"
 
 
-def _lookup(client: TestClient, code: str, phone: str = PHONE, **headers: str) -> object:
+def _lookup(client: TestClient, code: str, phone: str = PHONE, **headers: str) -> Any:
     token = csrf(client, "/tra-cuu")
-    return client.post("/tra-cuu", data={"csrf_token": token, "case_code": code, "phone": phone}, headers=headers)
+    return client.post(
+        "/tra-cuu", data={"csrf_token": token, "case_code": code, "phone": phone}, headers=headers
+    )
 
 
 def _tokens(html: str) -> set[str]:
@@ -63,29 +66,29 @@ def test_a_wrong_phone_never_gets_the_cached_page(client: TestClient, app: FastA
         assert len(_cached(app)) == 1
         for phone in ("0912000000", "0987654320", "+84912000000"):
             wrong = _lookup(stranger, code, phone)
-            assert wrong.status_code == 404  # type: ignore[attr-defined]
-            text = wrong.text  # type: ignore[attr-defined]
+            assert wrong.status_code == 404
+            text = wrong.text
             assert "Không tìm thấy hồ sơ" in text
             assert SUBMITTED_VI not in text and app_id not in text and "Quá trình xử lý" not in text
         # wrong code, right phone: the same answer (nothing tells which of the two was wrong)
         unknown = code[:-1] + ("2" if code[-1] != "2" else "3")
         other_code = _lookup(stranger, unknown, PHONE)
         wrong_phone = _lookup(stranger, code, "0912000000")
-        assert other_code.status_code == wrong_phone.status_code == 404  # type: ignore[attr-defined]
+        assert other_code.status_code == wrong_phone.status_code == 404
 
-        def page(response: object, typed_code: str, typed_phone: str) -> str:
-            return response.text.replace(typed_code, "CODE").replace(typed_phone, "PHONE")  # type: ignore[attr-defined]
+        def page(response: Any, typed_code: str, typed_phone: str) -> str:
+            return response.text.replace(typed_code, "CODE").replace(typed_phone, "PHONE")
 
         assert page(other_code, unknown, PHONE) == page(wrong_phone, code, "0912000000")
         # and the right phone, typed another way, still opens it
-        assert SUBMITTED_VI in _lookup(stranger, code.lower(), "+84 987 654 321").text  # type: ignore[attr-defined]
+        assert SUBMITTED_VI in _lookup(stranger, code.lower(), "+84 987 654 321").text
 
 
 def test_each_visitor_gets_their_own_token_and_typed_phone(client: TestClient, app: FastAPI) -> None:
     _, code = submit_transfer(client)
     with TestClient(app) as first, TestClient(app) as second:
-        one = _lookup(first, code, "0987654321").text  # type: ignore[attr-defined]
-        two = _lookup(second, code, "+84987654321").text  # type: ignore[attr-defined]
+        one = _lookup(first, code, "0987654321").text
+        two = _lookup(second, code, "+84987654321").text
         assert len(_cached(app)) == 1  # one rendering served to both
         assert _tokens(one) and _tokens(two) and _tokens(one).isdisjoint(_tokens(two))
         assert len(_tokens(one)) == 1 and len(_tokens(two)) == 1
@@ -97,7 +100,7 @@ def test_each_visitor_gets_their_own_token_and_typed_phone(client: TestClient, a
         assert "987654321" not in cached
         assert app.state.case_pages.placeholder not in one + two
         # a typed phone is escaped as the template would have: what the visitor typed stays text
-        escaped = _lookup(second, code, " 0987.654.321 ").text  # type: ignore[attr-defined]
+        escaped = _lookup(second, code, " 0987.654.321 ").text
         assert 'value=" 0987.654.321 "' in escaped
 
 
@@ -106,8 +109,8 @@ def test_each_language_has_its_own_page(client: TestClient, app: FastAPI) -> Non
     with TestClient(app) as vi, TestClient(app) as en:
         en.get("/ngon-ngu/en?next=/tra-cuu")
         for _ in range(2):  # the second round is served from the cache
-            vietnamese = _lookup(vi, code).text  # type: ignore[attr-defined]
-            english = _lookup(en, code).text  # type: ignore[attr-defined]
+            vietnamese = _lookup(vi, code).text
+            english = _lookup(en, code).text
             assert '<html lang="vi">' in vietnamese and SUBMITTED_VI in vietnamese
             assert SUBMITTED_EN not in vietnamese
             assert '<html lang="en">' in english and SUBMITTED_EN in english
@@ -120,10 +123,10 @@ def test_htmx_and_plain_lookups_are_kept_apart(client: TestClient, app: FastAPI)
     with TestClient(app) as visitor:
         plain = _lookup(visitor, code)
         htmx = _lookup(visitor, code, **{"HX-Request": "true"})
-        assert plain.status_code == htmx.status_code == 200  # type: ignore[attr-defined]
-        assert SUBMITTED_VI in htmx.text  # type: ignore[attr-defined]
-        assert "HX-Request" in htmx.headers["vary"]  # type: ignore[attr-defined]
-        assert htmx.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
+        assert plain.status_code == htmx.status_code == 200
+        assert SUBMITTED_VI in htmx.text
+        assert "HX-Request" in htmx.headers["vary"]
+        assert htmx.headers["cache-control"] == "no-store"
         assert len(_cached(app)) == 2
 
 
@@ -144,11 +147,11 @@ def test_a_signed_in_citizen_gets_a_page_of_their_own(client: TestClient, app: F
     )
     assert registered.status_code == 303
     client.get("/tai-khoan/ho-so")  # the welcome message is shown (and gone)
-    mine = _lookup(client, code).text  # type: ignore[attr-defined]
+    mine = _lookup(client, code).text
     assert SUBMITTED_VI in mine and "Đăng xuất" in mine
     assert _cached(app) == []  # not kept: it carries the signed-in menu
     with TestClient(app) as anonymous:
-        theirs = _lookup(anonymous, code).text  # type: ignore[attr-defined]
+        theirs = _lookup(anonymous, code).text
         assert SUBMITTED_VI in theirs and "Đăng xuất" not in theirs
     assert all("Đăng xuất" not in html for html in _cached(app))
 

@@ -23,9 +23,7 @@ def test_a_payment_shows_on_the_next_lookup(app: FastAPI, client: TestClient) ->
         for _ in range(2):  # the second lookup is served from the cache
             due = other.post("/tra-cuu", data={**form, "csrf_token": token}).text
             assert 'action="/le-phi/thanh-toan"' in due and 'action="/le-phi/bien-lai"' not in due
-        started = other.post(
-            "/le-phi/thanh-toan", data={**form, "csrf_token": token}, follow_redirects=False
-        )
+        started = other.post("/le-phi/thanh-toan", data={**form, "csrf_token": token}, follow_redirects=False)
         assert started.status_code == 303
         pay_on_sandbox(other, started.headers["location"], "00")
         paid = other.post("/tra-cuu", data={**form, "csrf_token": token}).text

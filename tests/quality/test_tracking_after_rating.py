@@ -24,7 +24,7 @@ def test_a_rating_shows_on_the_next_lookup(app: FastAPI, client: TestClient, sce
         for _ in range(2):  # the second lookup is served from the cache
             before = _track(applicant, scenario, "D")
             assert "Đánh giá ngay" in before and "Bạn đã đánh giá hồ sơ này." not in before
-        assert rate(client, link(app, scenario.ids["D"]), **ANSWERS).status_code == 303  # type: ignore[attr-defined]
+        assert rate(client, link(app, scenario.ids["D"]), **ANSWERS).status_code == 303
         after = _track(applicant, scenario, "D")
         assert "Đánh giá ngay" not in after and "Bạn đã đánh giá hồ sơ này." in after
         assert "Xem hoặc sửa đánh giá" in after  # editable: within its window
