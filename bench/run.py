@@ -177,7 +177,7 @@ class Server:
                 start_new_session=True,
             )
 
-    def wait_ready(self, path: str, timeout: float = 90) -> None:
+    def wait_ready(self, path: str, timeout: float = 300) -> None:  # 4 workers import for ~10 s of CPU each
         deadline = time.time() + timeout
         while time.time() < deadline:
             assert self.proc is not None

@@ -24,7 +24,7 @@ from portal.config import ROOT, Settings, get_settings, is_loopback
 from portal.errors import Conflict, NotFound, PortalError, ValidationFailed
 from portal.templating import env
 from portal.web.bodies import BodyLimit, PayloadTooLarge
-from portal.web.render import SharedPages, render
+from portal.web.render import CasePages, SharedPages, render
 
 log = logging.getLogger("portal")
 
@@ -188,6 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.files = services.files
     app.state.clock = services.clock
     app.state.shared_pages = SharedPages()
+    app.state.case_pages = CasePages()  # the tracking page per case version (portal/web/citizen.py)
     if settings.redis_url:
         namespace = ratelimit.redis_namespace(settings.secret_key, settings.database_url)
         ratelimit.use_redis(services.db.sessions, ratelimit.RedisCounters(settings.redis_url, namespace))

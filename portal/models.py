@@ -125,6 +125,9 @@ class Application(Base):
     assignee_id: Mapped[int | None] = mapped_column(Integer)  # staff_members.id of the current holder
     effective_due_date: Mapped[date | None] = mapped_column(Date)  # due date, supplement pauses excluded
     applicant_name_folded: Mapped[str] = mapped_column(String(100), default="", server_default="")  # search
+    # bumped by every change of the case (portal.cases.events.note_change, in the change's transaction):
+    # what a rendering of the case for its applicant (the tracking page) is keyed by
+    change_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="application",

@@ -82,6 +82,22 @@ class ApplicationRepository:
         )
         return self.session.scalars(stmt).first()
 
+    def tracking_row(self, case_code: str) -> tuple[str, str, int] | None:
+        """(id, applicant's phone, change_version) of the case with this code: one round trip, no
+        ORM object — all the tracking page needs to check the phone and find its rendering."""
+        cases = Application.__table__.c
+        stmt = select(cases.id, cases.applicant_phone, cases.change_version).where(
+            cases.case_code == case_code
+        )
+        if self.session.in_transaction():  # e.g. the lookup was counted in the database
+            row = self.session.execute(stmt).first()
+        else:
+            # The request's first statement and a read on its own: in autocommit, so no BEGIN and no
+            # COMMIT round trip (a later write in this session would commit at once: there is none).
+            conn = self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            row = conn.execute(stmt).first()
+        return None if row is None else (row[0], row[1] or "", int(row[2] or 0))
+
     def by_idempotency_key(self, key: str) -> Application | None:
         return self.session.scalars(select(Application).where(Application.idempotency_key == key)).first()
 

@@ -339,6 +339,17 @@ class ApplicationService:
             return None
         return app
 
+    def track_version(self, case_code: str, phone: str) -> tuple[str, int] | None:
+        """The case's id and ``change_version`` by code + the applicant's phone, None when either does
+        not match (the same answer for both, the phone compared in constant time): one query."""
+        row = self.repo.tracking_row(case_code.strip().upper())
+        if row is None:
+            return None
+        case_id, applicant_phone, version = row
+        if not applicant_phone or not hmac.compare_digest(applicant_phone, phone):
+            return None
+        return case_id, version
+
     def timeline(self, app: Application, lang: str = "vi") -> list[TimelineEntry]:
         definition = self.definition_of(app)
         entries = []

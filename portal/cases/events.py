@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from portal.cases.models import CaseChange
-from portal.models import CaseEvent
+from portal.models import Application, CaseEvent
 
 _NOTED = "case_changes_noted"
 
@@ -20,7 +23,11 @@ def record_event(session: Session, event: CaseEvent) -> CaseEvent:
 def note_change(session: Session, application_id: str | None, kind: str) -> None:
     """A case changed without a history entry of its own (a file attached, a payment, a rating).
 
-    One pending row per case is enough: the consumers recompute from the case's own rows.
+    One pending row per case is enough: the consumers recompute from the case's own rows. With the
+    row, the case's ``change_version`` goes up by one, in the same transaction: a rendering keyed by
+    it (the tracking page, ``portal.web.tracking``) is never served again once the change commits.
+    The UPDATE goes out at once on the session's connection (no autoflush, so the caller's own
+    statements keep their order) and leaves ``updated_at`` and ``lock_version`` as they are.
     """
     if not application_id:
         return
@@ -32,3 +39,10 @@ def note_change(session: Session, application_id: str | None, kind: str) -> None
         pending.clear()
     pending[application_id] = row = CaseChange(application_id=application_id, kind=kind[:40])
     session.add(row)
+    table = cast(Table, Application.__table__)
+    cases = table.c
+    session.connection().execute(
+        update(table)
+        .where(cases.id == application_id)
+        .values(change_version=cases.change_version + 1, updated_at=cases.updated_at)
+    )

@@ -24,7 +24,7 @@ from portal.quality.tracking import QualityContext
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.render import flash, redirect, render
+from portal.web.render import expires_at, flash, redirect, render
 from workflows.calendar import now as vn_now
 from workflows.validators import InvalidValue
 from workflows.validators import phone as normalise_phone
@@ -177,6 +177,8 @@ def rating_link(template: Context, app: Any) -> dict[str, Any] | None:
         repo, context.registry, context.settings.secret_key, context.settings.rating_edit_days
     )
     state = service.state(app, vn_now())
+    if state.rating is not None and state.editable:
+        expires_at(template, state.rating.editable_until)  # "edit your rating" goes with the time
     base = str(context.settings.base_url).rstrip("/")
     return {
         "path": service.link(app.id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from portal.routing import Router
 from portal.web import security
 from portal.web.access import load_application
 from portal.web.bodies import accepts_files
-from portal.web.render import flash, is_htmx, redirect, render, render_shared
+from portal.web.render import flash, is_htmx, redirect, render, render_case_page, render_shared
 from workflows.calendar import now as vn_now
 from workflows.definitions import Definition
 from workflows.validators import InvalidValue
@@ -478,22 +479,37 @@ def _tracking_lookup(
         > settings.tracking_max_lookups
     ):
         raise RateLimited("Bạn đã tra cứu quá nhiều lần; vui lòng thử lại sau ít phút.")
-    app = service.track(code, phone)
-    if app is None:
+    # One query: the case's id, phone and version. Code or phone wrong → the same 404 page either way.
+    found = service.track_version(code, phone)
+    if found is None:
         errors["case_code"] = "Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này."
         return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=404)
+    case_id, version = found
     lang = i18n.current_lang.get()
-    return render(
-        request,
-        "citizen/track.html",
-        {
-            "values": values,
+
+    def context(typed: Mapping[str, str]) -> dict[str, Any]:
+        # only when the page is not cached for this version of the case: the case with its history
+        app = service.repo.by_case_code(code)
+        if app is None or app.id != case_id:
+            raise NotFound()
+        return {
+            "values": {"case_code": code, "phone": typed["phone"]},
             "errors": {},
             "app": app,
             "d": service.definition_of(app),
             "status_label": service.status_label(app, lang),
             "timeline": service.timeline(app, lang),
-        },
+        }
+
+    # Served only here, after code + phone matched; keyed by the case's change_version, which every
+    # change of the case bumps in its own transaction (portal/cases/events.py).
+    return render_case_page(
+        request,
+        "citizen/track.html",
+        (case_id, version),
+        context,
+        typed={"phone": raw_phone},
+        now=vn_now(),
     )
 
 
