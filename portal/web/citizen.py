@@ -546,13 +546,14 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/tai-khoan/ho-so")
-def my_applications(request: Request, service: Applications) -> Response:
+def my_applications(request: Request, service: Applications, accounts: Accounts) -> Response:
     cid = security.current_citizen_id(request)
-    if cid is None:
+    citizen = accounts.get(cid) if cid is not None else None
+    if cid is None or citizen is None:
         return redirect(request, "/dang-nhap?next=/tai-khoan/ho-so")
     apps = service.repo.for_citizen(cid)
     lang = i18n.current_lang.get()
     rows = []
     for app in apps:
         rows.append({"app": app, "d": service.definition_of(app), "status": service.status_label(app, lang)})
-    return render(request, "citizen/my_applications.html", {"rows": rows})
+    return render(request, "citizen/my_applications.html", {"rows": rows, "me": citizen})
