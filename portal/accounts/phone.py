@@ -88,11 +88,12 @@ class PhoneVerificationRepository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
-    def supersede_open(self, citizen_id: int, now: datetime) -> None:
+    def supersede_open(self, citizen_id: int, now: datetime, *, keep: int) -> None:
         self.session.execute(
             update(PhoneVerification)
             .where(
                 PhoneVerification.citizen_id == citizen_id,
+                PhoneVerification.id != keep,
                 PhoneVerification.consumed_at.is_(None),
                 PhoneVerification.superseded_at.is_(None),
             )
@@ -168,7 +169,6 @@ class PhoneVerificationService:
             )
         for key, _ in limits:
             self.limiter.hit(key, window_seconds=HOUR, now=at)
-        self.repo.supersede_open(citizen.id, now)
         code = new_code()
         expires_at = now + timedelta(seconds=self.settings.phone_code_ttl_seconds)
         verification = PhoneVerification(
@@ -190,7 +190,11 @@ class PhoneVerificationService:
         try:
             self.sms(self.session, to=phone, text=text)
         except SmsUnavailable:
+            # not sent: no code waits, the one before (if any) still does; the send stays counted
+            self.session.delete(verification)
+            self.session.flush()
             raise SmsNotSent(i18n.gettext("Chưa gửi được tin nhắn; vui lòng thử lại sau ít phút.")) from None
+        self.repo.supersede_open(citizen.id, now, keep=verification.id)
         return Sent(phone=phone, expires_at=expires_at)
 
     # -- checking ---------------------------------------------------------------------------------
