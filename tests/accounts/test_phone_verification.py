@@ -194,7 +194,9 @@ def test_a_wrong_code_is_refused_counted_and_five_end_the_code(
     assert citizen(app, "0912345678").phone_verified_at == clock.now
 
 
-def test_a_replayed_code_is_refused_and_changes_nothing(app: FastAPI, client: TestClient, clock: Clock) -> None:
+def test_a_replayed_code_is_refused_and_changes_nothing(
+    app: FastAPI, client: TestClient, clock: Clock
+) -> None:
     register(client, "0912345678")
     send(client, "0912345678")
     code = sms_code(client, "0912345678")
@@ -330,7 +332,9 @@ def test_codes_per_number_and_per_address_are_limited_across_accounts(
 # -- changing the phone ----------------------------------------------------------------------------------
 
 
-def test_a_new_phone_replaces_the_old_only_with_its_code(app: FastAPI, client: TestClient, clock: Clock) -> None:
+def test_a_new_phone_replaces_the_old_only_with_its_code(
+    app: FastAPI, client: TestClient, clock: Clock
+) -> None:
     register(client, "0912345678")
     send(client, "0912345678")
     enter(client, sms_code(client, "0912345678"))
