@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from portal.accounts.web import get_phone_service
 from portal.deps import get_account_service, get_application_service, get_db
 from portal.routing import UnitOfWorkRoute
 
@@ -28,7 +29,11 @@ ASYNC_WITH_DATABASE = {
 }
 
 # async dependencies that take the session only to build a service object (no I/O)
-ASYNC_DEPENDENCIES_WITH_DATABASE: set[Callable[..., Any]] = {get_application_service, get_account_service}
+ASYNC_DEPENDENCIES_WITH_DATABASE: set[Callable[..., Any]] = {
+    get_application_service,
+    get_account_service,
+    get_phone_service,
+}
 
 
 def _name(call: Callable[..., Any]) -> str:
