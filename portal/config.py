@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     phone_code_max_attempts: int = Field(default=5, ge=1)  # wrong entries, then a new code is needed
     phone_code_resend_seconds: int = Field(default=60, ge=0)  # wait between two codes for one account
     phone_codes_per_phone: int = Field(default=5, ge=1)  # codes sent to one number per hour
+    phone_codes_per_phone_per_day: int = Field(default=10, ge=1)  # ... and per day (bounds guessing)
     phone_codes_per_account: int = Field(default=5, ge=1)  # codes one account asks for per hour
     phone_codes_per_ip: int = Field(default=20, ge=1)  # codes asked for from one address per hour
 

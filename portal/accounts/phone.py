@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal import i18n
@@ -44,7 +44,9 @@ from portal.services import SmsSender
 from workflows import validators
 
 CODE_DIGITS = 6
+KEEP_EXPIRED = timedelta(days=1)  # then ``accounts.phone_codes`` deletes a code's row
 HOUR = 3600
+DAY = 24 * HOUR  # fixed windows from the epoch: a UTC day
 
 
 class SmsNotSent(PortalError):
@@ -99,6 +101,10 @@ class PhoneVerificationRepository:
             )
             .values(superseded_at=now)
         )
+
+    def delete_expired_before(self, moment: datetime) -> int:
+        result = self.session.execute(delete(PhoneVerification).where(PhoneVerification.expires_at < moment))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def holder_of(self, phone: str) -> Citizen | None:
         return self.session.scalars(select(Citizen).where(Citizen.phone == phone)).first()
@@ -158,17 +164,28 @@ class PhoneVerificationService:
             if wait > 0:
                 raise RateLimited(i18n.gettext("Vui lòng chờ {n} giây rồi gửi lại mã.").format(n=wait))
         limits = (
-            (f"sms:phone:{phone}", self.settings.phone_codes_per_phone),
-            (f"sms:account:{citizen.id}", self.settings.phone_codes_per_account),
-            (f"sms:client:{client}", self.settings.phone_codes_per_ip),
+            (f"sms:phone:{phone}", HOUR, self.settings.phone_codes_per_phone),
+            (f"sms:account:{citizen.id}", HOUR, self.settings.phone_codes_per_account),
+            (f"sms:client:{client}", HOUR, self.settings.phone_codes_per_ip),
+            # a day's codes to one number bound the guesses at it: 10 codes x 5 tries = 50 in 10^6
+            (f"sms-day:phone:{phone}", DAY, self.settings.phone_codes_per_phone_per_day),
         )
         at = now.timestamp()
-        if any(self.limiter.count(key, window_seconds=HOUR, now=at) >= limit for key, limit in limits):
+        over = [
+            window
+            for key, window, limit in limits
+            if self.limiter.count(key, window_seconds=window, now=at) >= limit
+        ]
+        if DAY in over:
+            raise RateLimited(
+                i18n.gettext("Số điện thoại này đã nhận quá nhiều mã trong ngày; vui lòng thử lại sau.")
+            )
+        if over:
             raise RateLimited(
                 i18n.gettext("Bạn đã yêu cầu quá nhiều mã xác minh; vui lòng thử lại sau một giờ.")
             )
-        for key, _ in limits:
-            self.limiter.hit(key, window_seconds=HOUR, now=at)
+        for key, window, _ in limits:
+            self.limiter.hit(key, window_seconds=window, now=at)
         code = new_code()
         expires_at = now + timedelta(seconds=self.settings.phone_code_ttl_seconds)
         verification = PhoneVerification(
@@ -256,3 +273,9 @@ def _taken() -> str:
 
 def _locked(limit: int) -> str:
     return i18n.gettext("Bạn đã nhập sai {n} lần; vui lòng gửi mã mới.").format(n=limit)
+
+
+def prune_codes(session: Session, now: datetime) -> int:
+    """Delete the codes that expired more than ``KEEP_EXPIRED`` ago (the ``accounts.phone_codes`` job):
+    none of them can be used, and the sending limits no longer look at them."""
+    return PhoneVerificationRepository(session).delete_expired_before(now - KEEP_EXPIRED)

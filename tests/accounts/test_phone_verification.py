@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import PhoneVerification
 from portal.app import create_app
+from portal.composition import MODULES
 from portal.config import Settings
 from portal.models import Citizen
 from portal.notifications.models import DevSms
@@ -329,6 +330,25 @@ def test_codes_per_number_and_per_address_are_limited_across_accounts(
         assert sorted(session.scalars(select(DevSms.to_phone))) == ["0912345002", "0987654321", "0987654321"]
 
 
+def test_codes_to_one_number_per_day_are_limited(
+    app: FastAPI, client: TestClient, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10 codes a day x 5 tries: at most 50 guesses a day at one number, whatever the hourly limits."""
+    clock.now = datetime(2026, 12, 9, 7, 0, tzinfo=VN_TZ)  # 00:00 UTC, a day window starts
+    limits(app, monkeypatch, phone_codes_per_phone=100, phone_codes_per_account=100, phone_codes_per_ip=100)
+    register(client, "0912345678")
+    for _ in range(10):
+        assert send(client, "0912345678").status_code == 303
+        clock.advance(61)
+    over = send(client, "0912345678")
+    assert over.status_code == 429
+    assert field_error(over.text, "phone") == (
+        "Số điện thoại này đã nhận quá nhiều mã trong ngày; vui lòng thử lại sau."
+    )
+    clock.now = datetime(2026, 12, 10, 7, 0, tzinfo=VN_TZ)
+    assert send(client, "0912345678").status_code == 303
+
+
 # -- changing the phone ----------------------------------------------------------------------------------
 
 
@@ -493,3 +513,22 @@ def test_dev_sms_is_not_mounted_in_production(settings: Settings) -> None:
             assert client.get("/dev/sms").status_code == 404
     finally:
         app.state.db.dispose()
+
+
+def test_the_worker_deletes_codes_a_day_after_they_expired(
+    app: FastAPI, client: TestClient, clock: Clock
+) -> None:
+    register(client, "0912345678")
+    send(client, "0912345678")
+    code = sms_code(client, "0912345678")
+    job = next(j for m in MODULES for j in m.jobs if j.name == "accounts.phone_codes")
+    clock.advance(300 + 24 * 3600 - 1)
+    job.run(app.state.services)
+    with app.state.db.sessions() as session:
+        assert len(session.scalars(select(PhoneVerification)).all()) == 1
+    clock.advance(2)
+    job.run(app.state.services)
+    with app.state.db.sessions() as session:
+        assert session.scalars(select(PhoneVerification)).all() == []
+    refused = enter(client, code)  # nothing left to match: still refused
+    assert refused.status_code == 422 and "Chưa có mã nào đang chờ xác minh" in refused.text
