@@ -21,9 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import PhoneVerification
+from portal.accounts.phone import PhoneVerificationService
 from portal.app import create_app
 from portal.composition import MODULES
 from portal.config import Settings
+from portal.errors import ValidationFailed
 from portal.models import Citizen
 from portal.notifications.models import DevSms
 from portal.notifications.sms import HttpSmsSender, NoSmsProvider, SmsUnavailable, sms_sender
@@ -532,3 +534,35 @@ def test_the_worker_deletes_codes_a_day_after_they_expired(
         assert session.scalars(select(PhoneVerification)).all() == []
     refused = enter(client, code)  # nothing left to match: still refused
     assert refused.status_code == 422 and "Chưa có mã nào đang chờ xác minh" in refused.text
+
+
+@pytest.mark.postgres
+def test_one_code_entered_twice_at_once_verifies_once(app: FastAPI, client: TestClient, clock: Clock) -> None:
+    """Two tabs send the right code at the same moment: the row lock makes the second see it spent."""
+    register(client, "0912345678")
+    send(client, "0912345678")
+    code = sms_code(client, "0912345678")
+    cid = citizen(app, "0912345678").id
+    services = app.state.services
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def enter_in_own_transaction() -> None:
+        with app.state.db.sessions() as session:
+            service = PhoneVerificationService(session, services.settings, sms=services.sms, clock=clock)
+            me = session.get(Citizen, cid)
+            assert me is not None
+            barrier.wait()
+            try:
+                service.confirm(me, code)
+                outcomes.append("verified")
+            except ValidationFailed as exc:
+                outcomes.append(exc.fields["code"])
+            session.commit()
+
+    threads = [threading.Thread(target=enter_in_own_transaction) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["Mã này đã được dùng; mỗi mã chỉ dùng được một lần.", "verified"]
