@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -82,15 +83,15 @@ def send_code(request: Request, accounts: Accounts, phones: Phones, form: Form) 
 def _send(request: Request, citizen: Citizen, phones: PhoneVerificationService, form: FormData) -> Response:
     raw = str(form.get("phone") or "")[:40]
     values = {"phone": raw}
+    next_ = safe_target(str(form.get("next") or ""), "")
     # answered, never raised: a counted send must be committed with this request
     try:
         sent = phones.send_code(citizen, raw, client=lookup_client(request))
     except ValidationFailed as exc:
-        return _page(request, citizen, phones, values=values, errors=exc.fields, status=422)
-    except RateLimited as exc:
-        return _page(request, citizen, phones, values=values, errors={"phone": exc.message}, status=429)
-    except SmsNotSent as exc:
-        return _page(request, citizen, phones, values=values, errors={"phone": exc.message}, status=503)
+        return _page(request, citizen, phones, values=values, errors=exc.fields, status=422, next_=next_)
+    except (RateLimited, SmsNotSent) as exc:
+        errors = {"phone": exc.message}
+        return _page(request, citizen, phones, values=values, errors=errors, status=exc.status, next_=next_)
     if sent is None:
         flash(request, i18n.gettext("Số điện thoại của bạn đã được xác minh."))
     else:
@@ -98,7 +99,7 @@ def _send(request: Request, citizen: Citizen, phones: PhoneVerificationService, 
             request,
             i18n.gettext("Đã gửi mã xác minh đến số {phone}.").format(phone=mask_phone(sent.phone)),
         )
-    return redirect(request, PATH)
+    return redirect(request, PATH + (f"?{urlencode({'next': next_})}" if next_ else ""))
 
 
 @router.post(PATH + "/xac-minh")

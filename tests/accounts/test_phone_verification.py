@@ -77,9 +77,11 @@ def register(client: TestClient, phone: str, name: str = "Nguyễn Văn Phụ Hu
     assert response.status_code == 303, response.text
 
 
-def send(client: TestClient, phone: str) -> Any:
+def send(client: TestClient, phone: str, next_: str = "") -> Any:
     return client.post(
-        f"{PATH}/gui-ma", data={"csrf_token": csrf(client, PATH), "phone": phone}, follow_redirects=False
+        f"{PATH}/gui-ma",
+        data={"csrf_token": csrf(client, PATH), "phone": phone, "next": next_},
+        follow_redirects=False,
     )
 
 
@@ -412,7 +414,10 @@ def test_an_unverified_phone_grants_no_child_and_a_verified_one_the_schools_reco
     assert 'id="verify-phone-banner"' in fees.text
     assert client.get(f"/hoc-phi/hoa-don/{an_invoice}").status_code == 404
 
-    send(client, "0912345678")
+    assert 'href="/tai-khoan/so-dien-thoai?next=/hoc-phi"' in fees.text
+    sent = send(client, "0912345678", next_="/hoc-phi")
+    assert sent.headers["location"] == f"{PATH}?next=%2Fhoc-phi"
+    assert 'name="next" value="/hoc-phi"' in client.get(sent.headers["location"]).text
     code = sms_code(client, "0912345678")
     assert enter(client, wrong(code)).status_code == 422  # a wrong code grants nothing either
     assert client.get(f"/hoc-phi/hoa-don/{an_invoice}").status_code == 404
