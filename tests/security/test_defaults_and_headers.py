@@ -54,6 +54,7 @@ def test_10_a_deployment_that_forgets_the_environment_serves_no_development_tool
 
     with TestClient(create_app(forgotten)) as client:
         assert client.get("/dev/mail").status_code == 404
+        assert client.get("/dev/sms").status_code == 404  # the one-time codes of the SMS sink
         assert client.get("/dev/vnpay/paymentv2/vpcpay.html").status_code == 404
 
 
@@ -79,6 +80,7 @@ def test_10_development_mode_is_refused_on_a_public_address(
         response = remote.get("/dev/mail")
         assert response.status_code == 403
         assert "203.0.113.9" not in response.text
+        assert remote.get("/dev/sms").status_code == 403
 
 
 def test_10_the_public_development_vnpay_secret_needs_the_sandbox() -> None:
