@@ -1,6 +1,7 @@
 """Import every module that defines tables, so Alembic sees the whole schema."""
 
 from portal import models  # noqa: F401
+from portal.accounts import models as _account_models  # noqa: F401
 from portal.assistant import models as _assistant_models  # noqa: F401
 from portal.backoffice import models as _backoffice_models  # noqa: F401
 from portal.cases import models as _case_models  # noqa: F401

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from fastapi import APIRouter
 
+from portal.accounts.module import module as accounts
 from portal.api import v1
 from portal.applications.storage import FileStore
 from portal.assistant.module import module as assistant
@@ -23,6 +24,7 @@ from portal.identity.module import module as identity
 from portal.modules import Job, Module
 from portal.notifications.module import module as notifications
 from portal.notifications.service import Mailer
+from portal.notifications.sms import sms_sender
 from portal.payments_app.module import module as payments
 from portal.quality.module import module as quality
 from portal.retention.module import module as retention
@@ -58,6 +60,7 @@ def build_services(
         files=FileStore(settings.upload_dir),
         clock=clock or vn_now,
         mailer=Mailer(settings),
+        sms=sms_sender(settings),
     )
 
 
@@ -84,6 +87,7 @@ applications = Module(
 MODULES: tuple[Module, ...] = (
     applications,
     identity,
+    accounts,
     staff,
     backoffice,
     signing,

@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     mail_from: str = "Dịch vụ công Giáo dục <no-reply@dichvucong.local>"
     mail_sink_dir: Path = VAR / "mail"
 
+    # SMS and verified phones (notifications/sms.py, accounts/phone.py; docs/phone-verification.md)
+    sms_url: str = ""  # the SMS gateway (JSON POST); empty: the /dev/sms sink outside production, none in it
+    sms_api_key: str = ""  # sent as a bearer token to sms_url
+    sms_timeout_seconds: float = 5.0
+    phone_code_ttl_seconds: int = Field(default=300, ge=30)  # a code is good this long
+    phone_code_max_attempts: int = Field(default=5, ge=1)  # wrong entries, then a new code is needed
+    phone_code_resend_seconds: int = Field(default=60, ge=0)  # wait between two codes for one account
+    phone_codes_per_phone: int = Field(default=5, ge=1)  # codes sent to one number per hour
+    phone_codes_per_phone_per_day: int = Field(default=10, ge=1)  # ... and per day (bounds guessing)
+    phone_codes_per_account: int = Field(default=5, ge=1)  # codes one account asks for per hour
+    phone_codes_per_ip: int = Field(default=20, ge=1)  # codes asked for from one address per hour
+
     # retention (portal/retention, run by `portal worker`): days after the last change
     draft_retention_days: int = Field(default=30, ge=1)  # anonymous drafts: data, files, link erased
     account_draft_retention_days: int = Field(default=180, ge=1)  # drafts of signed-in citizens

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.db import AwareDateTime, Base, utcnow
 
@@ -50,6 +50,20 @@ class Citizen(Base):
     language: Mapped[str] = mapped_column(String(2), default="vi")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # set when the citizen proved the phone above with a one-time code (portal/accounts/phone.py);
+    # cleared when the phone changes. Only a verified phone stands for the citizen (school fees).
+    phone_verified_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone_verified_at is not None
+
+    @validates("phone")
+    def _phone_changed(self, _key: str, value: str) -> str:
+        """A new phone is unproven: whoever changes the phone also loses the old one's verification."""
+        if self.phone is not None and value != self.phone:
+            self.phone_verified_at = None
+        return value
 
 
 _OPEN = "closed_at IS NULL AND effective_due_date IS NOT NULL"

@@ -38,6 +38,13 @@ class Mailer(Protocol):
     ) -> bool: ...
 
 
+class SmsSender(Protocol):
+    """Sends one text message (``portal.notifications.sms``): the development sink stores it in the
+    caller's transaction; a provider sends it at once and raises ``SmsUnavailable`` when it cannot."""
+
+    def __call__(self, session: Session, *, to: str, text: str) -> None: ...
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -48,6 +55,7 @@ class Services:
     files: FileStore
     clock: Callable[[], datetime]  # Vietnam's time; tests pass a fixed one
     mailer: Mailer  # queues an e-mail in the caller's transaction (tests may swap it)
+    sms: SmsSender  # sends a text message (tests may swap it)
 
     @property
     def base_url(self) -> str:

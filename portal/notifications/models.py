@@ -49,3 +49,14 @@ class OutboxEmail(Base):
     def message_id(self) -> str:
         """Stable per row: a receiver (or a test sink) can spot a duplicate delivery."""
         return f"<outbox-{self.id}@dichvucong.portal>"
+
+
+class DevSms(Base):
+    """A text message caught by the development SMS sink (``/dev/sms``); never used in production."""
+
+    __tablename__ = "dev_sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    to_phone: Mapped[str] = mapped_column(String(15), index=True)
+    body: Mapped[str] = mapped_column(Text)

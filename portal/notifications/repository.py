@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxEmail
+from portal.notifications.models import FAILED, PENDING, SENDING, SENT, DevSms, OutboxEmail
 
 
 class OutboxRepository:
@@ -87,3 +87,10 @@ class OutboxRepository:
                 select(OutboxEmail).where(OutboxEmail.case_id == case_id).order_by(OutboxEmail.id)
             )
         )
+
+    def dev_sms(self, phone: str | None = None, limit: int = 100) -> list[DevSms]:
+        """The development SMS sink's messages, newest first (to one number when given)."""
+        stmt = select(DevSms).order_by(DevSms.id.desc()).limit(limit)
+        if phone:
+            stmt = stmt.where(DevSms.to_phone == phone)
+        return list(self.session.scalars(stmt))

@@ -63,6 +63,13 @@ def dev_mail(request: Request, settings: SettingsDep) -> Response:
     )
 
 
+@dev_router.get("/dev/sms")
+def dev_sms(request: Request, session: DbSession, phone: str = "") -> Response:
+    """What the development SMS sink caught (``portal/notifications/sms.py``), newest first."""
+    messages = OutboxRepository(session).dev_sms(phone.strip()[:15] or None)
+    return render(request, "notifications/dev_sms.html", {"messages": messages, "phone": phone[:15]})
+
+
 @dev_router.get("/dev/mail/{name}")
 def dev_mail_message(request: Request, name: str, settings: SettingsDep) -> Response:
     message = devmail.get_mail(settings.mail_sink_dir, name)

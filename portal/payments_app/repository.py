@@ -512,6 +512,15 @@ class SchoolRepository:
         )
         return list(self.session.scalars(stmt))
 
+    def students_of_parent_phone(self, phone: str) -> list[Student]:
+        """The active students whose school recorded ``phone`` (normalised) as the parent's."""
+        stmt = (
+            select(Student)
+            .where(Student.parent_phone == phone, Student.active.is_(True))
+            .order_by(Student.full_name, Student.id)
+        )
+        return list(self.session.scalars(stmt))
+
     def is_linked(self, citizen_id: int, student_id: int) -> bool:
         stmt = select(StudentLink.id).where(
             StudentLink.citizen_id == citizen_id, StudentLink.student_id == student_id

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from payments.statement import decode_statement
 from portal import i18n
 from portal.errors import ValidationFailed
+from portal.models import Citizen
 from portal.payments_app.models import (
     FEE_UNITS,
     INVOICE_PAID,
@@ -147,7 +148,16 @@ class SchoolFeeService:
         return True
 
     def children_of(self, citizen_id: int) -> list[Student]:
-        return self.repo.linked_students(citizen_id)
+        """The students linked to the account with their link codes, and — once the citizen has
+        verified their phone with a one-time code (``portal/accounts/phone.py``) — the active students
+        whose school recorded that phone as the parent's. An unverified phone grants nothing: anyone
+        may type anyone's number at registration. Read each time, never stored: a changed phone, or
+        a school correcting its record, takes effect at once."""
+        students = {s.id: s for s in self.repo.linked_students(citizen_id)}
+        citizen = self.session.get(Citizen, citizen_id)
+        if citizen is not None and citizen.phone and citizen.phone_verified:
+            students.update({s.id: s for s in self.repo.students_of_parent_phone(citizen.phone)})
+        return sorted(students.values(), key=lambda s: (s.full_name, s.id))
 
     # -- students from CSV -----------------------------------------------------------------------------
 

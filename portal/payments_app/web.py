@@ -20,7 +20,7 @@ from portal import i18n
 from portal.applications.service import ApplicationService
 from portal.deps import Applications, DbSession, Form, SettingsDep, client_ip, lookup_client
 from portal.errors import Conflict, NotFound, RateLimited, ValidationFailed
-from portal.models import Application
+from portal.models import Application, Citizen
 from portal.payments_app import documents
 from portal.payments_app.fees import fee_due_now
 from portal.payments_app.gateway import RETURN_ROUTE, Gateway
@@ -243,9 +243,10 @@ def case_receipt_by_code(
 
 
 def _granted(request: Request, session: Session) -> list[Student]:
-    """Students this browser may see: looked up with code + link code, opened from a signed link, or
-    linked to the logged-in citizen's account with the link code. The parent phone on the student
-    record grants nothing: accounts are registered without proving the phone."""
+    """Students this browser may see: looked up with code + link code, opened from a signed link,
+    linked to the logged-in citizen's account with the link code, or recorded by their school with
+    the parent phone the citizen *verified* by a one-time code. An unverified phone grants nothing:
+    accounts are registered without proving the phone (``SchoolFeeService.children_of``)."""
     repo = SchoolRepository(session)
     ids = set(request.session.get(FEE_GRANTS, []))
     students = {s.id: s for s in repo.students(ids)}
@@ -276,7 +277,10 @@ def _fees_context(request: Request, session: Session, settings: Any) -> dict[str
         for s in students
     ]
     chosen = request.query_params.get("chon")
+    cid = security.current_citizen_id(request)
+    citizen = session.get(Citizen, cid) if cid is not None else None
     return {
+        "phone_unverified": citizen is not None and not citizen.phone_verified,
         "groups": groups,
         "period_label": period_label,
         "chosen": chosen,

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from portal.accounts.web import get_phone_service
 from portal.deps import get_account_service, get_application_service, get_db
 from portal.identity.web import get_identity_service
 from portal.routing import UnitOfWorkRoute
@@ -34,6 +35,7 @@ ASYNC_DEPENDENCIES_WITH_DATABASE: set[Callable[..., Any]] = {
     get_application_service,
     get_account_service,
     get_identity_service,
+    get_phone_service,
 }
 
 

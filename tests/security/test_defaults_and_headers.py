@@ -54,6 +54,7 @@ def test_10_a_deployment_that_forgets_the_environment_serves_no_development_tool
 
     with TestClient(create_app(forgotten)) as client:
         assert client.get("/dev/mail").status_code == 404
+        assert client.get("/dev/sms").status_code == 404  # the one-time codes of the SMS sink
         assert client.get("/dev/vnpay/paymentv2/vpcpay.html").status_code == 404
 
 
@@ -81,6 +82,7 @@ def test_10_development_mode_is_refused_on_a_public_address(
         assert "203.0.113.9" not in response.text
         # the IPN, answered in front of the pages' middleware, is behind this check too
         assert remote.get("/thanh-toan/vnpay/ipn").status_code == 403
+        assert remote.get("/dev/sms").status_code == 403
 
 
 def test_10_the_public_development_vnpay_secret_needs_the_sandbox() -> None:
