@@ -116,8 +116,8 @@ class ApplicationRepository:
         self.session.add(application)
         return application
 
-    def add_event(self, event: CaseEvent) -> CaseEvent:
-        return record_event(self.session, event)
+    def add_event(self, event: CaseEvent, *, bump: bool = True) -> CaseEvent:
+        return record_event(self.session, event, bump=bump)
 
     def events(self, application_id: str) -> list[CaseEvent]:
         stmt = select(CaseEvent).where(CaseEvent.application_id == application_id).order_by(CaseEvent.id)

@@ -308,7 +308,8 @@ class ApplicationService:
                 from_state="draft",
                 to_state=status,
                 details={"due_date": due.isoformat()},
-            )
+            ),
+            bump=False,  # the case's change_version rides on the one UPDATE below
         )
         self.repo.session.flush()
         # Last: the agency's daily number. Its row lock is held until the commit, so after it comes
@@ -322,6 +323,7 @@ class ApplicationService:
         app.effective_due_date = due  # the back office moves it on pauses and apologies
         app.applicant_name_folded = fold(app.applicant_name)[:100]
         app.fee_amount = definition.fee.total(quantity)
+        app.change_version = (app.change_version or 0) + 1  # a tracking page cached before is stale
         try:
             self.repo.session.flush()
         except StaleDataError as exc:

@@ -6,6 +6,7 @@ from typing import cast
 
 from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from portal.cases.models import CaseChange
 from portal.models import Application, CaseEvent
@@ -13,14 +14,16 @@ from portal.models import Application, CaseEvent
 _NOTED = "case_changes_noted"
 
 
-def record_event(session: Session, event: CaseEvent) -> CaseEvent:
-    """Add a history entry and the outbox row that tells the consumers about it (same transaction)."""
+def record_event(session: Session, event: CaseEvent, *, bump: bool = True) -> CaseEvent:
+    """Add a history entry and the outbox row that tells the consumers about it (same transaction).
+    ``bump=False``: the caller raises the case's ``change_version`` itself, in the UPDATE it is about
+    to make (the submission does, so its statements stay where its test pins them)."""
     session.add(event)
-    note_change(session, event.application_id, event.kind)
+    note_change(session, event.application_id, event.kind, bump=bump)
     return event
 
 
-def note_change(session: Session, application_id: str | None, kind: str) -> None:
+def note_change(session: Session, application_id: str | None, kind: str, *, bump: bool = True) -> None:
     """A case changed without a history entry of its own (a file attached, a payment, a rating).
 
     One pending row per case is enough: the consumers recompute from the case's own rows. With the
@@ -39,6 +42,14 @@ def note_change(session: Session, application_id: str | None, kind: str) -> None
         pending.clear()
     pending[application_id] = row = CaseChange(application_id=application_id, kind=kind[:40])
     session.add(row)
+    if not bump:
+        return
+    case = _written_anyway(session, application_id)
+    if case is not None:
+        # the case's own row is about to be INSERTed or UPDATEd by this flush: the version rides on
+        # that statement (no extra round trip; a submission stays at the statements its test pins)
+        case.change_version = (case.change_version or 0) + 1
+        return
     table = cast(Table, Application.__table__)
     cases = table.c
     session.connection().execute(
@@ -46,3 +57,16 @@ def note_change(session: Session, application_id: str | None, kind: str) -> None
         .where(cases.id == application_id)
         .values(change_version=cases.change_version + 1, updated_at=cases.updated_at)
     )
+
+
+def _written_anyway(session: Session, application_id: str) -> Application | None:
+    """The case, when this session will write its row anyway: new, or with changes not yet flushed.
+    An untouched loaded case is bumped by a Core UPDATE instead: an ORM UPDATE would also move its
+    ``lock_version`` and make a civil servant's open form stale for a change that is not theirs."""
+    for obj in session.new:
+        if isinstance(obj, Application) and obj.id == application_id:
+            return obj
+    case = session.identity_map.get(identity_key(Application, application_id))
+    if isinstance(case, Application) and session.is_modified(case, include_collections=False):
+        return case
+    return None
