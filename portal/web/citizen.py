@@ -21,7 +21,7 @@ from portal.models import Application
 from portal.ratelimit import RateLimiter
 from portal.routing import Router
 from portal.web import security
-from portal.web.access import load_application
+from portal.web.access import grant_case_access, load_application
 from portal.web.bodies import accepts_files
 from portal.web.render import flash, is_htmx, redirect, render, render_case_page, render_shared
 from workflows.calendar import now as vn_now
@@ -485,6 +485,8 @@ def _tracking_lookup(
         errors["case_code"] = "Không tìm thấy hồ sơ với mã hồ sơ và số điện thoại này."
         return render(request, "citizen/track.html", {"values": values, "errors": errors}, status=404)
     case_id, version = found
+    # this browser proved code + phone: it may open the case's pages and download its signed result
+    grant_case_access(request, case_id)
     lang = i18n.current_lang.get()
 
     def context(typed: Mapping[str, str]) -> dict[str, Any]:

@@ -15,12 +15,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from sqlalchemy import select
 
-from portal.models import Application
+from portal.models import Application, CaseEvent
 from portal.signing import ResultDocument, issue_result
 from portal.signing.pki import signing_material
 from portal.signing.service import result_store
-from tests.builders import APPLICANT, TRANSFER_FIELDS, submit_transfer
+from tests.builders import APPLICANT, TRANSFER_FIELDS, csrf, submit_transfer
 from tests.pdftext import pdf_pages, pdf_text
 
 SIGNER = "Nguyễn Văn Bình"
@@ -200,6 +201,40 @@ def test_applicant_downloads_the_signed_result(app: FastAPI, client: TestClient)
 
     stranger = TestClient(client.app)
     assert stranger.get(f"/ho-so/{application_id}/ket-qua.pdf").status_code == 404
+
+
+def test_the_result_downloads_on_any_device_after_code_and_phone(app: FastAPI, client: TestClient) -> None:
+    """UX review 2026-12: the signed result was a 404 in any browser but the one that applied. Proving
+    the case code + phone on the tracking page opens it on another device, with its verification link;
+    each download is kept in the case's history; a wrong phone opens nothing."""
+    application_id, case_code = submit_transfer(client)
+    document = issue(app, application_id)
+    phone = APPLICANT["applicant_phone"]
+
+    other_device = TestClient(client.app)
+    url = f"/ho-so/{application_id}/ket-qua.pdf"
+    assert other_device.get(url).status_code == 404
+    token = csrf(other_device, "/tra-cuu")
+    wrong = other_device.post(
+        "/tra-cuu", data={"csrf_token": token, "case_code": case_code, "phone": "0912000111"}
+    )
+    assert url not in wrong.text and other_device.get(url).status_code == 404
+
+    page = other_device.post("/tra-cuu", data={"csrf_token": token, "case_code": case_code, "phone": phone})
+    assert url in page.text and f"/verify/{document.id}" in page.text
+    download = other_device.get(url)
+    assert download.status_code == 200 and download.content == stored_pdf(app, document).read_bytes()
+    assert "no-store" in download.headers["cache-control"]
+
+    with app.state.db.sessions() as session:
+        rows = session.scalars(
+            select(CaseEvent).where(
+                CaseEvent.application_id == application_id, CaseEvent.kind == "result_downloaded"
+            )
+        ).all()
+        assert [(r.public, r.details["via"], r.details["document_id"]) for r in rows] == [
+            (False, "tracking", document.id)
+        ]
 
 
 def test_partly_online_procedures_are_not_downloadable(app: FastAPI, client: TestClient) -> None:
