@@ -8,8 +8,10 @@ document.addEventListener("htmx:afterRequest", function (event) {
 });
 
 // Errors the GOV.UK way (the page works without this): the error summary takes the focus when a page or
-// an htmx swap brings one, so screen readers announce it and keyboards start there; a field corrected
-// after an error loses its stale message (the server checks everything again on submit).
+// an htmx swap brings one, so screen readers announce it and keyboards start there; a choice corrected
+// after an error (a select, a radio, a checkbox) loses its stale message (the server checks everything
+// again on submit). Text fields are left alone: their change fires on blur, often from a click on the
+// submit button, and a message removed then would move the button away from under the pointer.
 function focusErrorSummary() {
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
@@ -22,6 +24,7 @@ document.addEventListener("htmx:afterSettle", function (event) {
 document.addEventListener("change", function (event) {
   var input = event.target;
   if (!input || !input.getAttribute || input.getAttribute("aria-invalid") !== "true" || input.hasAttribute("hx-post")) return;
+  if (!(input.tagName === "SELECT" || input.type === "radio" || input.type === "checkbox")) return;
   if (!input.value) return;
   var field = input.closest(".field, fieldset");
   if (!field) return;
