@@ -54,6 +54,10 @@ def test_full_flow_draft_submit_receipt_tracking(client: TestClient) -> None:
     receipt = client.get(f"/ho-so/{app_id}/bien-nhan")
     assert "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" in receipt.text
     assert "Ngày hẹn trả kết quả" in receipt.text
+    # what happens next comes first; withdrawing is offered last, after the receipt and tracking
+    page = receipt.text
+    assert "Việc tiếp theo" in page and "Hãy lưu lại mã hồ sơ" in page
+    assert page.index("Việc tiếp theo") < page.index("Tải giấy tiếp nhận (PDF)") < page.index("Rút hồ sơ")
 
     pdf = client.get(f"/ho-so/{app_id}/bien-nhan.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
