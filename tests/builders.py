@@ -58,9 +58,9 @@ def start_transfer(client: TestClient, *, intent: str = "review", **overrides: s
     )
 
 
-def submit_transfer(client: TestClient) -> tuple[str, str]:
+def submit_transfer(client: TestClient, **overrides: str) -> tuple[str, str]:
     """Apply for a school transfer end to end; returns (application id, case code)."""
-    response = start_transfer(client)
+    response = start_transfer(client, **overrides)
     assert response.status_code == 303, response.text[:2000]
     review_url = response.headers["location"]
     app_id = review_url.split("/")[2]

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 
+from portal.cases.changes import Consumer
 from portal.config import Settings
 from portal.modules import Job, Module
-from portal.notifications import web
+from portal.notifications import submitted, web
 from portal.notifications.delivery import OutboxWorker
 from portal.services import Services
 
@@ -29,4 +30,13 @@ def deliver_outbox(services: Services) -> None:
         log.info("outbox: %d e-mail(s) sent", sent)
 
 
-module = Module(name="notifications", routers=_routers, jobs=(Job("outbox_email", 5.0, deliver_outbox),))
+def _consumers(services: Services) -> Sequence[Consumer]:
+    return (submitted.consumer(services),)
+
+
+module = Module(
+    name="notifications",
+    routers=_routers,
+    jobs=(Job("outbox_email", 5.0, deliver_outbox),),
+    on_case_changed=_consumers,
+)

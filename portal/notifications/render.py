@@ -26,6 +26,7 @@ from portal.templating import env as page_env
 
 # the e-mails of the one-stop process; other domains add theirs as template files
 CORE_TEMPLATES = (
+    "case_submitted",
     "case_received",
     "supplement_requested",
     "case_refused",
