@@ -76,7 +76,8 @@ def test_form_errors_are_announced_and_linked(page: Any) -> None:
     assert page.input_value("#applicant_full_name") == "Trần Thị Mai"
     # GOV.UK's pattern: "Lỗi:" in the title, the summary focused, its links in the order of the page
     assert page.title().startswith("Lỗi: ")
-    assert page.evaluate("document.activeElement && document.activeElement.id") == "error-summary"
+    # the focus moves once the deferred script ran (DOMContentLoaded): wait for it, do not race it
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
     targets = page.eval_on_selector_all(".error-summary a", "links => links.map(a => a.hash.slice(1))")
     on_page = page.evaluate(
         "ids => ids.map(id => document.getElementById(id)).filter(Boolean)"
@@ -92,7 +93,7 @@ def test_form_errors_are_announced_and_linked(page: Any) -> None:
     # a corrected choice loses its stale message before the next submit
     assert page.locator("#agency_id-error").count() == 1
     page.select_option("#agency_id", index=1)
-    assert page.locator("#agency_id-error").count() == 0
+    page.wait_for_selector("#agency_id-error", state="detached")
     assert page.get_attribute("#agency_id", "aria-invalid") is None
     assert not axe_violations(page), describe(axe_violations(page))
 
