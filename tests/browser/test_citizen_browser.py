@@ -89,7 +89,8 @@ def test_form_errors_are_announced_and_linked(page: Any) -> None:
     # jumping to a field keeps its label in view
     page.click(".error-summary a[href='#applicant_cccd']")
     label = page.locator("label[for='applicant_cccd']").bounding_box()
-    assert label and label["y"] >= 0
+    # within the viewport (sub-pixel layout may put its top edge a fraction of a pixel above 0)
+    assert label and label["y"] >= -1 and label["y"] + label["height"] <= 844
     # a corrected choice loses its stale message before the next submit
     assert page.locator("#agency_id-error").count() == 1
     page.select_option("#agency_id", index=1)
